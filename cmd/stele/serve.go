@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/stele-log/stele/api"
+	"github.com/stele-log/stele/storage/local"
+)
+
+func cmdServe(args []string) int {
+	fs := newFlags("serve", "[flags]", `
+Run the stele server on the embedded storage engine. With no flags it keeps
+its data in ./stele-data and listens on http://127.0.0.1:7600. On first start
+it creates the data directory and a signing key (data/key, mode 0600); the
+public key is in data/key.pub and at GET /v1/log.
+
+SIGINT or SIGTERM drain in-flight appends and exit cleanly. After a crash,
+just start it again: recovery is automatic, and it refuses to start (naming
+the file, offset and seq) only if sealed data was damaged.`)
+	data := fs.String("data", "./stele-data", "data directory (created on first start)")
+	listen := fs.String("listen", "127.0.0.1:7600", "address to listen on (host:port)")
+	origin := fs.String("origin", "", "log origin, the first line of every checkpoint (default: the data directory's, or <hostname>/stele for a new log)")
+	keyFile := fs.String("key-file", "", "private note key to sign with, from 'stele keygen' (default: <data>/key, generated on first start)")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); serve HTTPS when set with --tls-key")
+	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	segmentSize := fs.Int64("segment-size", 64<<20, "seal the active segment file at this size in bytes")
+	maxBody := fs.Int64("max-body", 64<<20, "largest accepted append request body in bytes")
+	drain := fs.Duration("drain-timeout", 30*time.Second, "on shutdown, how long to wait for in-flight requests")
+	debugAddr := fs.String("debug-addr", "", "serve Go's /debug/pprof profiles on this separate address (e.g. 127.0.0.1:6060); off by default")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return fail("--tls-cert and --tls-key go together")
+	}
+	logger, err := newLogger(*logLevel, *logFormat)
+	if err != nil {
+		return fail("%v", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ctx := context.Background()
+	start := time.Now()
+	lg, err := local.Open(ctx, *data, local.Options{
+		Origin:      *origin,
+		KeyFile:     *keyFile,
+		Logger:      logger,
+		Registerer:  reg,
+		SegmentSize: *segmentSize,
+	})
+	if err != nil {
+		logger.Error("cannot open the log", "data", *data, "err", err)
+		return 1
+	}
+	_, size, _ := lg.Checkpoint()
+	logger.Info("log opened", "data", *data, "origin", lg.Origin(), "size", size, "took", time.Since(start).Round(time.Millisecond))
+
+	srv := api.New(api.Config{Log: lg, Logger: logger, Registry: reg, MaxBodyBytes: *maxBody})
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		lg.Close()
+		return fail("listen on %s: %v", *listen, err)
+	}
+	httpSrv := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if *tlsCert != "" {
+		scheme = "https"
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if *tlsCert != "" {
+			errc <- httpSrv.ServeTLS(ln, *tlsCert, *tlsKey)
+		} else {
+			errc <- httpSrv.Serve(ln)
+		}
+	}()
+	logger.Info("stele serving", "url", fmt.Sprintf("%s://%s", scheme, ln.Addr()), "verifier_key", lg.VerifierKey())
+
+	if *debugAddr != "" {
+		dl, err := net.Listen("tcp", *debugAddr)
+		if err != nil {
+			lg.Close()
+			return fail("listen on %s: %v", *debugAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		go http.Serve(dl, mux)
+		logger.Info("profiling endpoint", "url", fmt.Sprintf("http://%s/debug/pprof/", dl.Addr()))
+	}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	code := 0
+	select {
+	case sig := <-sigs:
+		logger.Info("shutting down: draining in-flight requests", "signal", sig.String())
+	case err := <-errc:
+		logger.Error("server stopped", "err", err)
+		code = 1
+	}
+	sctx, cancel := context.WithTimeout(ctx, *drain)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("drain incomplete", "err", err)
+	}
+	if err := lg.Close(); err != nil {
+		logger.Error("close", "err", err)
+		return 1
+	}
+	logger.Info("stopped cleanly")
+	return code
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
