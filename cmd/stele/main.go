@@ -21,6 +21,7 @@ var commands = map[string]func(args []string) int{
 	"tail":    cmdTail,
 	"stats":   cmdStats,
 	"export":  cmdExport,
+	"gen":     cmdGen,
 }
 
 const usage = `stele: an immutable audit log with signed checkpoints and offline verification.
@@ -39,6 +40,7 @@ Commands:
   tail      follow new events live: stele tail 'action:iam.*'
   stats     count events by a field or over time: stele stats 'outcome:failure' --by actor
   export    stream every match as NDJSON or CSV: stele export 'QUERY' --format csv > out.csv
+  gen       generate a realistic audit workload: stele gen --events 1000000 --url http://127.0.0.1:7600
 
 Run 'stele <command> -h' for the flags of a command. See README.md for a tour.
 `
