@@ -22,6 +22,7 @@ var commands = map[string]func(args []string) int{
 	"stats":   cmdStats,
 	"export":  cmdExport,
 	"gen":     cmdGen,
+	"reindex": cmdReindex,
 }
 
 const usage = `stele: an immutable audit log with signed checkpoints and offline verification.
@@ -41,6 +42,7 @@ Commands:
   stats     count events by a field or over time: stele stats 'outcome:failure' --by actor
   export    stream every match as NDJSON or CSV: stele export 'QUERY' --format csv > out.csv
   gen       generate a realistic audit workload: stele gen --events 1000000 --url http://127.0.0.1:7600
+  reindex   rebuild the search index from the log (server stopped): stele reindex --data DIR
 
 Run 'stele <command> -h' for the flags of a command. See README.md for a tour.
 `

@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/stele-log/stele/api"
+	"github.com/stele-log/stele/index/search"
+	"github.com/stele-log/stele/internal/fsx"
+	"github.com/stele-log/stele/query"
 	"github.com/stele-log/stele/storage/local"
 )
 
@@ -72,7 +76,25 @@ the file, offset and seq) only if sealed data was damaged.`)
 	_, size, _ := lg.Checkpoint()
 	logger.Info("log opened", "data", *data, "origin", lg.Origin(), "size", size, "took", time.Since(start).Round(time.Millisecond))
 
-	srv := api.New(api.Config{Log: lg, Logger: logger, Registry: reg, MaxBodyBytes: *maxBody})
+	// The search index is derived from the log: opened (and rebuilt where
+	// damaged or missing) here, then kept caught up in the background.
+	// Queries are right before it catches up; they scan what it lacks.
+	idx, err := openIndex(*data, lg, logger)
+	if err != nil {
+		lg.Close()
+		logger.Error("cannot open the search index", "dir", indexDir(*data), "err", err, "fix", "stop the server and run 'stele reindex --data "+*data+"'")
+		return 1
+	}
+	fctx, stopFollow := context.WithCancel(ctx)
+	defer stopFollow()
+	followDone := make(chan struct{})
+	go func() {
+		defer close(followDone)
+		followIndex(fctx, logger, idx, lg)
+	}()
+	engine := query.NewEngine(lg, query.NewIndexBackend(idx))
+
+	srv := api.New(api.Config{Log: lg, Logger: logger, Registry: reg, MaxBodyBytes: *maxBody, Search: engine})
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		lg.Close()
@@ -85,6 +107,7 @@ the file, offset and seq) only if sealed data was damaged.`)
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	httpSrv.RegisterOnShutdown(srv.CloseStreams) // live tails end, so the drain does not wait on them
 	scheme := "http"
 	if *tlsCert != "" {
 		scheme = "https"
@@ -128,12 +151,74 @@ the file, offset and seq) only if sealed data was damaged.`)
 	if err := httpSrv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Warn("drain incomplete", "err", err)
 	}
+	stopFollow()
+	<-followDone
+	if err := idx.Close(); err != nil {
+		logger.Warn("search index close (it is rebuilt from the log at the next start)", "err", err)
+	}
 	if err := lg.Close(); err != nil {
 		logger.Error("close", "err", err)
 		return 1
 	}
 	logger.Info("stopped cleanly")
 	return code
+}
+
+// indexDir is where a data directory keeps its search index.
+func indexDir(data string) string { return filepath.Join(data, "index", "search") }
+
+// openIndex opens the search index of the data directory data. An index
+// that claims more events than the log holds belongs to another log (a
+// copied or restored directory): it is discarded and rebuilt.
+func openIndex(data string, lg *local.Log, logger *slog.Logger) (*search.Index, error) {
+	dir := indexDir(data)
+	idx, err := search.Open(fsx.OS(), dir, search.Options{Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	if idx.Covered() <= lg.Size() {
+		return idx, nil
+	}
+	logger.Warn("the search index covers more events than the log holds: rebuilding it", "indexed", idx.Covered(), "log_size", lg.Size())
+	if err := idx.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	return search.Open(fsx.OS(), dir, search.Options{Logger: logger})
+}
+
+// followIndex keeps idx caught up with lg until ctx ends, logging the initial
+// catch-up when there is one. Indexing failures are logged and retried:
+// the log is the authority, and search stays correct (if slower) meanwhile.
+func followIndex(ctx context.Context, logger *slog.Logger, idx *search.Index, lg *local.Log) {
+	if behind := lg.Size() - min(idx.Covered(), lg.Size()); behind > 0 {
+		start := time.Now()
+		logger.Info("search index catching up", "indexed", idx.Covered(), "log_size", lg.Size())
+		last := time.Now()
+		err := idx.CatchUp(ctx, lg, func(covered, target uint64) {
+			if time.Since(last) >= 5*time.Second {
+				last = time.Now()
+				logger.Info("search index catching up", "indexed", covered, "target", target)
+			}
+		})
+		if err == nil {
+			logger.Info("search index caught up", "events", behind, "took", time.Since(start).Round(time.Millisecond))
+		}
+	}
+	for backoff := time.Second; ; backoff = min(2*backoff, time.Minute) {
+		err := idx.Follow(ctx, lg)
+		if ctx.Err() != nil {
+			return
+		}
+		logger.Error("search indexing stopped; queries scan the log past the index until it resumes", "indexed", idx.Covered(), "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+	}
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {
