@@ -39,6 +39,31 @@ func searchFlags(name, synopsis, desc string) (*flagSet, *client.SearchParams) {
 	return &flagSet{fs}, p
 }
 
+// parseQueryArgs parses flags that may come before or after the one QUERY
+// argument (stele query 'outcome:failure' --since 24h), and returns it ("" when
+// absent: every event).
+func parseQueryArgs(fs *flagSet, args []string) (string, int, bool) {
+	var query []string
+	for {
+		if code, ok := parse(fs.FlagSet, args); !ok {
+			return "", code, false
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		query = append(query, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(query) > 1 {
+		fmt.Fprintf(os.Stderr, "stele %s: got %d query arguments %q: put the query in one quoted argument, e.g. 'actor:alice outcome:failure'\n", fs.Name(), len(query), query)
+		return "", 2, false
+	}
+	if len(query) == 0 {
+		return "", 0, true
+	}
+	return query[0], 0, true
+}
+
 func cmdQuery(args []string) int {
 	fs, p := searchFlags("query", "[flags] 'QUERY'", `
 Search the log and print the matching events, newest first.`)
@@ -47,13 +72,11 @@ Search the log and print the matching events, newest first.`)
 	limit := fs.Int("limit", 50, "events to print (0: all of them, paging through every result)")
 	asc := fs.Bool("asc", false, "oldest first")
 	proof := fs.Bool("proof", false, "with --format json: include each hit's inclusion proof against the page's checkpoint")
-	if code, ok := parse(fs.FlagSet, args); !ok {
+	qtext, code, ok := parseQueryArgs(fs, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() > 1 {
-		return fail("put the query in one quoted argument: stele query 'actor:alice outcome:failure'")
-	}
-	p.Query, p.Asc, p.Proof = fs.Arg(0), *asc, *proof
+	p.Query, p.Asc, p.Proof = qtext, *asc, *proof
 	c, err := client.New(*url, nil)
 	if err != nil {
 		return fail("%v", err)
@@ -123,10 +146,11 @@ Example:
 	url := fs.String("url", envOr("STELE_URL", defaultURL), "server URL (env STELE_URL)")
 	format := fs.String("format", "ndjson", "ndjson (canonical records, one per line) or csv")
 	out := fs.String("out", "-", "write to this file instead of standard output")
-	if code, ok := parse(fs.FlagSet, args); !ok {
+	qtext, code, ok := parseQueryArgs(fs, args)
+	if !ok {
 		return code
 	}
-	p.Query, p.Format, p.Asc = fs.Arg(0), *format, true
+	p.Query, p.Format, p.Asc = qtext, *format, true
 	c, err := client.New(*url, nil)
 	if err != nil {
 		return fail("%v", err)
@@ -196,10 +220,11 @@ Examples:
 	top := fs.Int("top", 10, "how many values to show")
 	interval := fs.String("interval", "", "histogram bucket width (15m, 1h, 1d)")
 	asJSON := fs.Bool("json", false, "print the raw JSON")
-	if code, ok := parse(fs.FlagSet, args); !ok {
+	qtext, code, ok := parseQueryArgs(fs, args)
+	if !ok {
 		return code
 	}
-	p.Query = fs.Arg(0)
+	p.Query = qtext
 	if *by == "" && *interval == "" {
 		return fail("stats needs --by FIELD and/or --interval DURATION")
 	}
@@ -259,7 +284,8 @@ Follow the log live and print new events matching QUERY as they are sealed
 	url := fs.String("url", envOr("STELE_URL", defaultURL), "server URL (env STELE_URL)")
 	format := fs.String("format", "table", "output: table or ndjson")
 	from := fs.Int64("from-seq", -1, "start at this seq instead of with the next new event")
-	if code, ok := parse(fs.FlagSet, args); !ok {
+	qtext, code, ok := parseQueryArgs(fs, args)
+	if !ok {
 		return code
 	}
 	c, err := client.New(*url, nil)
@@ -279,7 +305,7 @@ Follow the log live and print new events matching QUERY as they are sealed
 	defer out.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	err = c.Tail(ctx, fs.Arg(0), *from, func(_ uint64, entry []byte) error {
+	err = c.Tail(ctx, qtext, *from, func(_ uint64, entry []byte) error {
 		if err := out.Write(entry); err != nil {
 			return err
 		}
