@@ -54,9 +54,10 @@ func QueryKinds() []QueryKind {
 }
 
 // benchPhrases are the phrase kind's queries, most common first. Each is
-// the fixed text of a gen message template; their shares in the default
-// workload are about 3.7%, 0.34%, 0.04%, 0.0075% and 0.0008% of events.
-var benchPhrases = []string{"request completed", "MFA challenge passed", "connection refused", "vault is sealed", "card declined"}
+// the fixed text of a gen message template. In 10M events of the default
+// workload they match about 367,000, 34,000, 3,900, 760 and 15 events: the
+// last fills less than a page of 100, so the server must exhaust it.
+var benchPhrases = []string{"request completed", "MFA challenge passed", "connection refused", "vault is sealed", "ownership transferred"}
 
 func quoted(ss []string) []string {
 	out := make([]string, len(ss))
