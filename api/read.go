@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -215,14 +216,20 @@ func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// writeJSON writes v as one line of JSON. HTML escaping is off: records
+// travel as json.RawMessage, and they must arrive byte for byte as sealed
+// (encoding/json would turn a record's "<" into "\u003c", and its leaf hash
+// would no longer verify).
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("api: encode response: %w", err)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	w.Write(buf.Bytes())
 	return nil
 }
 

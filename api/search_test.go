@@ -24,7 +24,7 @@ func seed(t *testing.T, url string, n int) {
 		if i%4 == 0 {
 			outcome = "failure"
 		}
-		lines = append(lines, fmt.Sprintf(`{"action":"user.login","actor":{"id":"u%d","ip":"10.0.0.%d"},"outcome":%q,"time":"2026-11-0%dT10:00:00Z","message":"login number %d"}`, i%3, i%250, outcome, 1+i%5, i))
+		lines = append(lines, fmt.Sprintf(`{"action":"user.login","actor":{"id":"u%d","ip":"10.0.0.%d"},"outcome":%q,"time":"2026-11-0%dT10:00:00Z","message":"login <number> & %d"}`, i%3, i%250, outcome, 1+i%5, i))
 	}
 	if status, _, raw := do(t, "POST", url+"/v1/events", "application/x-ndjson", []byte(strings.Join(lines, "\n"))); status != 200 {
 		t.Fatalf("seed: %d %s", status, raw)

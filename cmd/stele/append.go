@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -100,8 +99,9 @@ Example:
 			if err != nil {
 				return err
 			}
-			line, _ := json.Marshal(rec)
-			bw.Write(append(line, '\n'))
+			if err := writeJSONLine(bw, rec); err != nil {
+				return err
+			}
 			if ev.Duplicate {
 				dup++
 			}

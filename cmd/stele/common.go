@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -101,3 +102,12 @@ func humanRate(r float64, unit string) string {
 
 // flagSet wraps a FlagSet so helpers can add shared flags.
 type flagSet struct{ *flag.FlagSet }
+
+// writeJSONLine writes v as one line of JSON without HTML escaping, so that
+// records embedded as json.RawMessage stay byte for byte as sealed
+// (json.Marshal would turn "<" into "\u003c" and break their leaf hashes).
+func writeJSONLine(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

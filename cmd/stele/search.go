@@ -44,6 +44,18 @@ func searchFlags(name, synopsis, desc string) (*flagSet, *client.SearchParams) {
 // absent: every event).
 func parseQueryArgs(fs *flagSet, args []string) (string, int, bool) {
 	var query []string
+	// A query may start with '-' (a negation): an argument that looks like
+	// a flag but names none is the query (-- works too).
+	var rest []string
+	for _, a := range args {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && a != "-" && a != "--" && fs.Lookup(name) == nil && name != "h" && name != "help" {
+			query = append(query, a)
+			continue
+		}
+		rest = append(rest, a)
+	}
+	args = rest
 	for {
 		if code, ok := parse(fs.FlagSet, args); !ok {
 			return "", code, false
@@ -68,7 +80,7 @@ func cmdQuery(args []string) int {
 	fs, p := searchFlags("query", "[flags] 'QUERY'", `
 Search the log and print the matching events, newest first.`)
 	url := fs.String("url", envOr("STELE_URL", defaultURL), "server URL (env STELE_URL)")
-	format := fs.String("format", "table", "output: table, json (one page with the signed checkpoint and cursor), ndjson or csv")
+	format := fs.String("format", "table", "output: table, json (one page with the signed checkpoint and cursor, on one line; records byte for byte as sealed), ndjson or csv")
 	limit := fs.Int("limit", 50, "events to print (0: all of them, paging through every result)")
 	asc := fs.Bool("asc", false, "oldest first")
 	proof := fs.Bool("proof", false, "with --format json: include each hit's inclusion proof against the page's checkpoint")
@@ -92,8 +104,11 @@ Search the log and print the matching events, newest first.`)
 		if err != nil {
 			return fail("%v", err)
 		}
-		out, _ := json.MarshalIndent(page, "", "  ")
-		fmt.Printf("%s\n", out)
+		// One line, no HTML escaping: the events must stay byte for byte
+		// the sealed records, or their leaf hashes (and proofs) break.
+		if err := writeJSONLine(os.Stdout, page); err != nil {
+			return fail("%v", err)
+		}
 		return 0
 	}
 	var out rowWriter

@@ -85,6 +85,12 @@ the file, offset and seq) only if sealed data was damaged.`)
 		logger.Error("cannot open the search index", "dir", indexDir(*data), "err", err, "fix", "stop the server and run 'stele reindex --data "+*data+"'")
 		return 1
 	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stele_search_indexed_events", Help: "Events the search index covers; queries scan the log past it."}, func() float64 { return float64(idx.Covered()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stele_search_index_disk_bytes", Help: "Bytes of the search index's chunk files."}, func() float64 { return float64(idx.Stats().DiskBytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stele_search_index_memory_bytes", Help: "Memory the search index holds: chunk summaries, pending and partial chunks."}, func() float64 { return float64(idx.Stats().MemBytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stele_search_index_seal_errors", Help: "Failed chunk writes since start (retried in the background)."}, func() float64 { return float64(idx.Stats().SealErrors) }),
+	)
 	fctx, stopFollow := context.WithCancel(ctx)
 	defer stopFollow()
 	followDone := make(chan struct{})
