@@ -123,6 +123,7 @@ type Query struct {
 // IsStats reports whether q is a stats request.
 func (q Query) IsStats() bool { return q.By != "" || q.Interval != "" }
 
+// String renders q as its request parameters, for reports.
 func (q Query) String() string {
 	s := fmt.Sprintf("q=%q", q.Params.Query)
 	if q.Params.Since != "" {
