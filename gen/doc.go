@@ -81,8 +81,8 @@
 // duration_ms, table, version, commit, grantee, status, ...), values drawn
 // to match the outcome where that matters (an HTTP status, an exit code).
 // resource (when the action has one) comes from a per-type pool picked with
-// Zipf s = 1, with its name half the time. Events are 250-350 bytes of JSON
-// (about 300 on average; bigger with IDs).
+// Zipf s = 1, with its name half the time. Events are 220-550 bytes of JSON
+// input, about 350 on average (about 385 with IDs).
 //
 // IDs (Options.IDs). Each event gets "id":"gen-<8 hex>-<16 hex>": the first
 // part derived from the seed, the second a keyed bijection of the event
