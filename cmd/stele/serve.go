@@ -46,6 +46,7 @@ the file, offset and seq) only if sealed data was damaged.`)
 	segmentSize := fs.Int64("segment-size", 64<<20, "seal the active segment file at this size in bytes")
 	maxBody := fs.Int64("max-body", 64<<20, "largest accepted append request body in bytes")
 	drain := fs.Duration("drain-timeout", 30*time.Second, "on shutdown, how long to wait for in-flight requests")
+	searchIndex := fs.Bool("search-index", true, "keep the search index (DIR/index/search) up to date; with =false, searches scan the log (for ingest-only nodes and for measuring the index's cost)")
 	debugAddr := fs.String("debug-addr", "", "serve Go's /debug/pprof profiles on this separate address (e.g. 127.0.0.1:6060); off by default")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -79,26 +80,29 @@ the file, offset and seq) only if sealed data was damaged.`)
 	// The search index is derived from the log: opened (and rebuilt where
 	// damaged or missing) here, then kept caught up in the background.
 	// Queries are right before it catches up; they scan what it lacks.
-	idx, err := openIndex(*data, lg, logger)
-	if err != nil {
-		lg.Close()
-		logger.Error("cannot open the search index", "dir", indexDir(*data), "err", err, "fix", "stop the server and run 'stele reindex --data "+*data+"'")
-		return 1
-	}
-	reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stele_search_indexed_events", Help: "Events the search index covers; queries scan the log past it."}, func() float64 { return float64(idx.Covered()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stele_search_index_disk_bytes", Help: "Bytes of the search index's chunk files."}, func() float64 { return float64(idx.Stats().DiskBytes) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stele_search_index_memory_bytes", Help: "Memory the search index holds: chunk summaries, pending and partial chunks."}, func() float64 { return float64(idx.Stats().MemBytes) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stele_search_index_seal_errors", Help: "Failed chunk writes since start (retried in the background)."}, func() float64 { return float64(idx.Stats().SealErrors) }),
-	)
+	var backend query.Backend // nil: searches scan the log
+	var idx *search.Index
+	followDone := make(chan struct{})
 	fctx, stopFollow := context.WithCancel(ctx)
 	defer stopFollow()
-	followDone := make(chan struct{})
-	go func() {
-		defer close(followDone)
-		followIndex(fctx, logger, idx, lg)
-	}()
-	engine := query.NewEngine(lg, query.NewIndexBackend(idx))
+	if *searchIndex {
+		idx, err = openIndex(*data, lg, logger)
+		if err != nil {
+			lg.Close()
+			logger.Error("cannot open the search index", "dir", indexDir(*data), "err", err, "fix", "stop the server and run 'stele reindex --data "+*data+"'")
+			return 1
+		}
+		registerIndexMetrics(reg, idx)
+		go func() {
+			defer close(followDone)
+			followIndex(fctx, logger, idx, lg)
+		}()
+		backend = query.NewIndexBackend(idx)
+	} else {
+		close(followDone)
+		logger.Info("search index off (--search-index=false): searches scan the log")
+	}
+	engine := query.NewEngine(lg, backend)
 
 	srv := api.New(api.Config{Log: lg, Logger: logger, Registry: reg, MaxBodyBytes: *maxBody, Search: engine})
 	ln, err := net.Listen("tcp", *listen)
@@ -159,8 +163,10 @@ the file, offset and seq) only if sealed data was damaged.`)
 	}
 	stopFollow()
 	<-followDone
-	if err := idx.Close(); err != nil {
-		logger.Warn("search index close (it is rebuilt from the log at the next start)", "err", err)
+	if idx != nil {
+		if err := idx.Close(); err != nil {
+			logger.Warn("search index close (it is rebuilt from the log at the next start)", "err", err)
+		}
 	}
 	if err := lg.Close(); err != nil {
 		logger.Error("close", "err", err)
@@ -172,6 +178,16 @@ the file, offset and seq) only if sealed data was damaged.`)
 
 // indexDir is where a data directory keeps its search index.
 func indexDir(data string) string { return filepath.Join(data, "index", "search") }
+
+// registerIndexMetrics exports the search index's progress and size.
+func registerIndexMetrics(reg prometheus.Registerer, idx *search.Index) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stele_search_indexed_events", Help: "Events the search index covers; queries scan the log past it."}, func() float64 { return float64(idx.Covered()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stele_search_index_disk_bytes", Help: "Bytes of the search index's chunk files."}, func() float64 { return float64(idx.Stats().DiskBytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stele_search_index_memory_bytes", Help: "Memory the search index holds: chunk summaries, pending and partial chunks."}, func() float64 { return float64(idx.Stats().MemBytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stele_search_index_seal_errors", Help: "Failed chunk writes since start (retried in the background)."}, func() float64 { return float64(idx.Stats().SealErrors) }),
+	)
+}
 
 // openIndex opens the search index of the data directory data. An index
 // that claims more events than the log holds belongs to another log (a
