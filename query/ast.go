@@ -9,6 +9,11 @@ import (
 type Query struct {
 	Text    string   // the query as written
 	Clauses []Clause // ANDed; an empty query matches every event
+
+	// scope is the text a cursor is bound to when it is not String(): the
+	// query before AndTime added since/until, which a client re-sends per
+	// page and which, when relative ("24h"), resolves differently each time.
+	scope string
 }
 
 // Clause is one space-separated term of a query. Exactly one of its value

@@ -19,7 +19,16 @@ type cursor struct {
 	seq uint64
 }
 
-func queryChecksum(q *Query) uint32 { return crc32.ChecksumIEEE([]byte(q.String())) }
+// queryChecksum binds a cursor to a query, since= and until= aside (see
+// Query.scope): the cursor is a position (a seq), and a relative since
+// resolves to a new instant on every page.
+func queryChecksum(q *Query) uint32 {
+	text := q.scope
+	if text == "" {
+		text = q.String()
+	}
+	return crc32.ChecksumIEEE([]byte(text))
+}
 
 func encodeCursor(c cursor, q *Query) string {
 	order := "d"

@@ -23,9 +23,8 @@ const docPath = "../docs/query.md"
 //     A comment "# at N: MESSAGE" directly after a query is its exact error
 //     (the SyntaxError text without the "query: " prefix).
 //   - In a ```sh block (lines ending in '\' continue), the first argument
-//     that is not a flag of `stele query|tail|stats|export` is a query, no
-//     flag may follow it (Go's flag package would not read it), and the
-//     values of --since, --until, --by and --interval must be accepted. In a
+//     that is not a flag of `stele query|tail|stats|export` is a query
+//     (flags may come before or after it), and the values of --since, --until, --by and --interval must be accepted. In a
 //     `curl` command, q=, since=, until=, by= and interval= in the URL or in
 //     -d/--data-urlencode arguments are checked the same way.
 
@@ -160,9 +159,6 @@ func shellExamples(line int, cmd string) ([]docExample, []docParam, []string) {
 				break // redirection: the command's arguments end here
 			}
 			if len(w) > 1 && w[0] == '-' {
-				if haveQuery {
-					problems = append(problems, fmt.Sprintf("line %d: flag %s after the query; the CLI does not read flags after the first argument", line, w))
-				}
 				name, value, hasValue := strings.Cut(strings.TrimLeft(w, "-"), "=")
 				if !hasValue && !booleanCLIFlags[name] {
 					if i+1 == len(words) {
@@ -409,7 +405,6 @@ func TestDocExtraction(t *testing.T) {
 		t.Errorf("params:\n got %q\nwant %q", params, wantParams)
 	}
 	wantProblems := []string{
-		"line 17: flag --format after the query; the CLI does not read flags after the first argument",
 		"line 25: an expected error must directly follow a query in a query-error block",
 		"line 27: the block opened here is never closed",
 	}

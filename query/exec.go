@@ -79,23 +79,11 @@ func (e *Engine) Search(ctx context.Context, q *Query, opts SearchOptions, fn fu
 		return page, nil
 	}
 	r := &run{e: e, q: q, m: Compile(q), fn: fn, limit: opts.Limit, page: &page}
-	if ids, ok := idValues(q); ok { // id:X resolves through the id index
-		err := r.byID(ctx, ids, lo, hi, opts.Asc)
-		return page, err
-	}
-	covered := uint64(0)
-	if e.backend != nil {
-		covered = min(e.backend.Covered(), hi)
-	}
 	var err error
-	if opts.Asc {
-		if err = r.indexed(ctx, lo, max(lo, covered), false); err == nil && !r.done() {
-			err = r.scan(ctx, max(lo, covered), hi, false)
-		}
+	if ids, ok := idValues(q); ok { // id:X resolves through the id index
+		err = r.byID(ctx, ids, lo, hi, opts.Asc)
 	} else {
-		if err = r.scan(ctx, max(lo, covered), hi, true); err == nil && !r.done() {
-			err = r.indexed(ctx, lo, max(lo, covered), true)
-		}
+		err = r.search(ctx, lo, hi, opts.Asc)
 	}
 	if errors.Is(err, errStop) {
 		err = nil
@@ -107,6 +95,27 @@ func (e *Engine) Search(ctx context.Context, q *Query, opts SearchOptions, fn fu
 		page.Next = encodeCursor(cursor{asc: opts.Asc, seq: r.last}, q)
 	}
 	return page, nil
+}
+
+// search runs the query on [lo, hi): from the backend below what it covers,
+// scanning the log above.
+func (r *run) search(ctx context.Context, lo, hi uint64, asc bool) error {
+	e := r.e
+	covered := uint64(0)
+	if e.backend != nil {
+		covered = min(e.backend.Covered(), hi)
+	}
+	var err error
+	if asc {
+		if err = r.indexed(ctx, lo, max(lo, covered), false); err == nil && !r.done() {
+			err = r.scan(ctx, max(lo, covered), hi, false)
+		}
+	} else {
+		if err = r.scan(ctx, max(lo, covered), hi, true); err == nil && !r.done() {
+			err = r.indexed(ctx, lo, max(lo, covered), true)
+		}
+	}
+	return err
 }
 
 // run is one Search in progress.

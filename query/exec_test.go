@@ -275,3 +275,51 @@ func TestTail(t *testing.T) {
 		t.Fatalf("Tail ended with %v", err)
 	}
 }
+
+// TestCursorWithRelativeSince: a client re-sends since=24h with every page,
+// and it resolves to a later instant each time; the cursor must still fit.
+func TestCursorWithRelativeSince(t *testing.T) {
+	l := fixture(t, 300)
+	eng := query.NewEngine(l, nil)
+	q, _ := query.Parse(`outcome:failure`)
+	var got []uint64
+	collectPage := func(q *query.Query, cursor string) string {
+		page, err := eng.Search(context.Background(), q, query.SearchOptions{Limit: 4, Cursor: cursor}, func(seq uint64, _ []byte) error {
+			got = append(got, seq)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("page after cursor %q: %v", cursor, err)
+		}
+		return page.Next
+	}
+	since := base.Add(100*time.Minute - 30*time.Second) // moves by 1s a page: still before seq 100
+	next := collectPage(q.AndTime(query.TimeRange{From: since}), "")
+	for i := 1; next != ""; i++ {
+		next = collectPage(q.AndTime(query.TimeRange{From: since.Add(time.Duration(i) * time.Second)}), next)
+	}
+	want := expected(t, l, q.AndTime(query.TimeRange{From: since}))
+	slices.Reverse(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("paged %v, want %v", got, want)
+	}
+	// A different query is still refused.
+	other, _ := query.Parse(`outcome:success`)
+	page, _ := eng.Search(context.Background(), q, query.SearchOptions{Limit: 1}, func(uint64, []byte) error { return nil })
+	if _, err := eng.Search(context.Background(), other, query.SearchOptions{Limit: 1, Cursor: page.Next}, func(uint64, []byte) error { return nil }); !errors.Is(err, stele.ErrInvalid) {
+		t.Fatalf("a cursor of another query: %v", err)
+	}
+}
+
+// TestIDListPages: id:a,b,c,... answers through the id index, in pages.
+func TestIDListPages(t *testing.T) {
+	l := fixture(t, 50)
+	eng := query.NewEngine(l, nil)
+	q, _ := query.Parse(`id:e0,e2,e4,e6,e8,e40,nosuch`)
+	if got, want := collect(t, eng, q, false, 2), []uint64{40, 8, 6, 4, 2, 0}; !slices.Equal(got, want) {
+		t.Fatalf("desc pages of 2: %v, want %v", got, want)
+	}
+	if got, want := collect(t, eng, q, true, 4), []uint64{0, 2, 4, 6, 8, 40}; !slices.Equal(got, want) {
+		t.Fatalf("asc pages of 4: %v, want %v", got, want)
+	}
+}

@@ -58,6 +58,7 @@ type matchClause struct {
 	times  []timeBounds
 	tokens []string
 	anchor string // the clause's longest token when it is ASCII, for mayContain
+	exact  bool   // compare values case-sensitively (id: ids are keys, "A1" is not "a1")
 }
 
 // timeBounds is a TimeRange as Unix seconds and nanoseconds, so that a
@@ -89,6 +90,15 @@ func Compile(q *Query) *Matcher {
 	}
 	for i, c := range q.Clauses {
 		mc := matchClause{kind: c.Kind, neg: c.Neg, values: c.Values, ips: c.IPs, seqs: c.Seqs, tokens: c.Tokens}
+		if c.Kind == KindField && c.Field == "id" {
+			// Ids are idempotency keys, compared byte for byte by the log:
+			// id:X finds exactly the record the id index finds.
+			mc.exact = true
+			mc.values = make([]Value, len(c.Values))
+			for i, v := range c.Values {
+				mc.values[i] = Value{Value: v.Raw, Prefix: v.Prefix, Raw: v.Raw}
+			}
+		}
 		for _, tok := range c.Tokens {
 			if len(tok) > len(mc.anchor) {
 				mc.anchor = tok
@@ -202,6 +212,10 @@ func (m *Matcher) leaf(path, value []byte) error {
 			var ok bool
 			switch c.kind {
 			case KindField:
+				if c.exact {
+					ok = matchValues(c.values, m.scalarExact(value))
+					break
+				}
 				if !lowered {
 					lower, lowered = m.scalarLower(value), true
 				}
@@ -220,10 +234,35 @@ func (m *Matcher) leaf(path, value []byte) error {
 			}
 		}
 	}
-	if len(prog.text) > 0 && len(value) > 0 && value[0] == '"' {
+	if len(prog.text) > 0 && len(value) > 0 && value[0] == '"' && textLeaf(path) {
 		return m.leafText(value)
 	}
 	return nil
+}
+
+// textLeaf reports whether free text is searched in the string at path:
+// every string but the id and the two times, which are not words (the
+// index's search.TextIndexed; a test keeps the two in step).
+func textLeaf(path []byte) bool {
+	switch string(path) {
+	case "id", "seq", "time", "received_at":
+		return false
+	}
+	return true
+}
+
+// scalarExact returns a leaf's value unescaped but not lowercased (for
+// case-sensitive clauses); other scalars as their canonical text.
+func (m *Matcher) scalarExact(value []byte) []byte {
+	if value[0] != '"' {
+		return value
+	}
+	content := value[1 : len(value)-1]
+	if bytes.IndexByte(content, '\\') < 0 {
+		return content
+	}
+	m.lower = appendUnescaped(m.lower[:0], content, false)
+	return m.lower
 }
 
 // satisfy records that clause ci matched, and stops the walk when that

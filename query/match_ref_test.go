@@ -75,7 +75,11 @@ func refClause(c Clause, l refLeaf) bool {
 			text = "null"
 		}
 		for _, v := range c.Values {
-			if v.Prefix && strings.HasPrefix(text, v.Value) || !v.Prefix && text == v.Value {
+			want := v.Value
+			if c.Field == "id" { // ids are keys: compared as written
+				text, want = l.value.(string), v.Raw
+			}
+			if v.Prefix && strings.HasPrefix(text, want) || !v.Prefix && text == want {
 				return true
 			}
 		}
@@ -126,7 +130,7 @@ func refClause(c Clause, l refLeaf) bool {
 		}
 	case KindText:
 		s, ok := l.value.(string)
-		if !ok || len(c.Tokens) == 0 {
+		if !ok || len(c.Tokens) == 0 || l.path == "id" || l.path == "time" || l.path == "received_at" {
 			return false
 		}
 		toks := tokenize.Strings(s)

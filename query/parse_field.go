@@ -228,6 +228,9 @@ func parseSeqValue(s string, pos int) (SeqRange, error) {
 		}
 		switch op {
 		case ">":
+			if n >= maxSeq {
+				return SeqRange{}, syntaxErr(pos, "nothing is after seq %d, the largest possible seq", n)
+			}
 			return SeqRange{Lo: n + 1, Hi: math.MaxUint64}, nil
 		case ">=":
 			return SeqRange{Lo: n, Hi: math.MaxUint64}, nil

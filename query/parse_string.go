@@ -171,7 +171,10 @@ func isMidnightUTC(t time.Time) bool {
 // before To): the result would match nothing and its String would not parse;
 // the API refuses since >= until before it gets here. q is not modified.
 func (q *Query) AndTime(tr TimeRange) *Query {
-	out := &Query{Text: q.Text, Clauses: slices.Clone(q.Clauses)}
+	out := &Query{Text: q.Text, Clauses: slices.Clone(q.Clauses), scope: q.scope}
+	if out.scope == "" {
+		out.scope = q.String()
+	}
 	if tr.From.IsZero() && tr.To.IsZero() {
 		return out
 	}

@@ -258,6 +258,8 @@ func TestParseErrors(t *testing.T) {
 		{"space after comma", "outcome:failure, denied", 16, "empty value after ','; write values as a,b without spaces"},
 		{"star in middle", "action:db*.read", 9, "wildcard '*' only at the end of a value"},
 		{"star at start", "action:*db", 7, "wildcard '*' only at the end of a value"},
+		{"after the last time", `time:>9999-12-31`, 5, "nothing is after 9999-12-31"},
+		{"after the last seq", `seq:>9007199254740991`, 4, "nothing is after seq 9007199254740991, the largest possible seq"},
 		{"star on quoted", `action:"db"*`, 11, "wildcard '*' on a quoted value; only unquoted values take a trailing '*'"},
 		{"star on word", "time*", 4, "wildcard '*' works only on field values (field:value*)"},
 		{"star on phrase", `"db read"*`, 9, "wildcard '*' works only on unquoted field values (field:value*)"},

@@ -31,6 +31,9 @@ func parseTimeValue(s string, pos int) (TimeRange, error) {
 		}
 		switch op {
 		case ">":
+			if end.Unix() >= endQuerySec {
+				return TimeRange{}, syntaxErr(pos, "nothing is after %s", rest)
+			}
 			return TimeRange{From: end}, nil
 		case ">=":
 			return TimeRange{From: start}, nil

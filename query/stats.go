@@ -53,8 +53,8 @@ func (e *Engine) Stats(ctx context.Context, q *Query, opts StatsOptions) (*Stats
 	if opts.Top <= 0 {
 		opts.Top = 10
 	}
-	if opts.Interval < 0 || (opts.Interval > 0 && opts.Interval < time.Second) {
-		return nil, fmt.Errorf("query: interval %v: want at least 1s: %w", opts.Interval, stele.ErrInvalid)
+	if opts.Interval < 0 || (opts.Interval > 0 && opts.Interval < time.Second) || opts.Interval%time.Second != 0 {
+		return nil, fmt.Errorf("query: interval %v: want a whole number of seconds, at least 1s: %w", opts.Interval, stele.ErrInvalid)
 	}
 	size := opts.Size
 	if size == 0 {

@@ -293,9 +293,10 @@ func bar(n, maxN uint64, width int) string {
 }
 
 func cmdTail(args []string) int {
-	fs, _ := searchFlags("tail", "[flags] ['QUERY']", `
+	fs := &flagSet{newFlags("tail", "[flags] ['QUERY']", `
 Follow the log live and print new events matching QUERY as they are sealed
-(Ctrl-C to stop). It reconnects by itself and resumes where it left off.`)
+(Ctrl-C to stop). It reconnects by itself and resumes where it left off.
+To look back first, use --from-seq, or 'stele query' for a time window.`+"\n\n"+queryHelp)}
 	url := fs.String("url", envOr("STELE_URL", defaultURL), "server URL (env STELE_URL)")
 	format := fs.String("format", "table", "output: table or ndjson")
 	from := fs.Int64("from-seq", -1, "start at this seq instead of with the next new event")
