@@ -106,6 +106,11 @@ func TestIndexedMatchesScan(t *testing.T) {
 		`actor.session_id:*  -actor.session_id:s_*`,
 		`request_id:* category:api`,
 	}
+	if raceEnabled {
+		// Every clause kind once: the race detector looks for races, which
+		// need no more; the full list runs in the plain go test ./...
+		queries = []string{queries[1], queries[2], queries[4], queries[6], queries[11], queries[14], queries[16]}
+	}
 	cases := indexedCases(t, l)
 	for _, text := range queries {
 		q, err := query.Parse(text)
