@@ -4,7 +4,8 @@
 //
 // A token is a maximal run of Unicode letters and digits, lowercased
 // (unicode.ToLower, rune by rune). Everything else separates tokens. Tokens
-// longer than MaxToken bytes are cut to MaxToken bytes (at a rune boundary).
+// longer than MaxToken bytes are cut to their longest prefix of at most
+// MaxToken bytes that ends at a rune boundary.
 package tokenize
 
 import (
@@ -19,47 +20,50 @@ const MaxToken = 64
 // reused after fn returns. buf is scratch space (may be nil).
 func Each(s []byte, buf []byte, fn func(tok []byte)) {
 	tok := buf[:0]
+	full := false // a rune did not fit: the rest of this token is cut off
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			i++
 			switch {
 			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-				tok = appendCapped(tok, c)
 			case 'A' <= c && c <= 'Z':
-				tok = appendCapped(tok, c+'a'-'A')
+				c += 'a' - 'A'
 			default:
 				if len(tok) > 0 {
 					fn(tok)
 					tok = tok[:0]
 				}
+				full = false
+				continue
+			}
+			if !full && len(tok) < MaxToken {
+				tok = append(tok, c)
+			} else {
+				full = true
 			}
 			continue
 		}
 		r, n := utf8.DecodeRune(s[i:])
 		i += n
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			r = unicode.ToLower(r)
-			if len(tok)+utf8.RuneLen(r) <= MaxToken {
-				tok = utf8.AppendRune(tok, r)
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			if len(tok) > 0 {
+				fn(tok)
+				tok = tok[:0]
 			}
+			full = false
 			continue
 		}
-		if len(tok) > 0 {
-			fn(tok)
-			tok = tok[:0]
+		r = unicode.ToLower(r)
+		if !full && len(tok)+utf8.RuneLen(r) <= MaxToken {
+			tok = utf8.AppendRune(tok, r)
+		} else {
+			full = true
 		}
 	}
 	if len(tok) > 0 {
 		fn(tok)
 	}
-}
-
-func appendCapped(tok []byte, c byte) []byte {
-	if len(tok) < MaxToken {
-		return append(tok, c)
-	}
-	return tok
 }
 
 // Strings returns the tokens of s (convenience for tests and queries).

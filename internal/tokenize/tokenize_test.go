@@ -42,3 +42,18 @@ func FuzzEach(f *testing.F) {
 		})
 	})
 }
+
+// TestCutIsAPrefix: a long token is cut to a prefix, never to a prefix with
+// a later rune spliced on (a rune that did not fit ends the token's bytes).
+func TestCutIsAPrefix(t *testing.T) {
+	in := strings.Repeat("a", 63) + "éb"
+	got := Strings(in)
+	if want := strings.Repeat("a", 63); len(got) != 1 || got[0] != want {
+		t.Fatalf("Strings(63×a + éb) = %q, want [%q]", got, want)
+	}
+	long := strings.Repeat("é", 40) + " next"
+	got = Strings(long)
+	if len(got) != 2 || got[0] != strings.Repeat("é", 32) || got[1] != "next" {
+		t.Fatalf("Strings(40×é next) = %q", got)
+	}
+}
