@@ -11,7 +11,7 @@ import (
 
 // genEntries returns n canonical entries of the default gen workload, as
 // the log stores them.
-func genEntries(b *testing.B, n int) [][]byte {
+func genEntries(b testing.TB, n int) [][]byte {
 	g := stelegen.New(stelegen.Options{Seed: 1, Events: int64(n)})
 	batch, err := stele.ParseEvents(g.AppendNDJSON(nil, n), true, time.Now())
 	if err != nil {
