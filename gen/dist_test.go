@@ -41,6 +41,7 @@ func within(t *testing.T, what string, got, lo, hi float64) {
 }
 
 func TestOutcomes(t *testing.T) {
+	statistical(t)
 	_, events := sampleEventsDecoded(t)
 	var byOutcome = map[stele.Outcome]int{}
 	var logins, loginFails int
@@ -65,6 +66,7 @@ func TestOutcomes(t *testing.T) {
 }
 
 func TestActivitySkew(t *testing.T) {
+	statistical(t)
 	g, events := sampleEventsDecoded(t)
 	counts := map[string]int{}
 	var people int
@@ -111,6 +113,7 @@ func TestActivitySkew(t *testing.T) {
 }
 
 func TestActionsAndCategories(t *testing.T) {
+	statistical(t)
 	g, events := sampleEventsDecoded(t)
 	seen := map[string]int{}
 	cats := map[string]int{}
@@ -147,6 +150,7 @@ func TestActionsAndCategories(t *testing.T) {
 }
 
 func TestDailyCycle(t *testing.T) {
+	statistical(t)
 	_, events := sampleEventsDecoded(t)
 	var business, weekend, night, midday, nightMachine, middayMachine int
 	for _, e := range events {
@@ -184,6 +188,7 @@ func TestDailyCycle(t *testing.T) {
 }
 
 func TestFields(t *testing.T) {
+	statistical(t)
 	_, events := sampleEventsDecoded(t)
 	var (
 		sizes                             []int
@@ -260,6 +265,7 @@ func TestFields(t *testing.T) {
 // (about ten are expected): runs of failed logins from one external address
 // with an attack tool's agent, less than 1.5 s apart.
 func TestBursts(t *testing.T) {
+	statistical(t)
 	const n = 1000000
 	g := gen.New(gen.Options{Seed: 22, Events: n})
 	type run struct {

@@ -1,0 +1,7 @@
+//go:build !race
+
+package gen_test
+
+import "testing"
+
+func statistical(*testing.T) {}
