@@ -135,6 +135,30 @@ func TestSearchEndToEnd(t *testing.T) {
 		}
 		stop()
 	})
+	t.Run("index of another log", func(t *testing.T) {
+		// A restored or copied index directory from a log of the same
+		// size: its chunks would answer with the wrong events.
+		other := filepath.Join(t.TempDir(), "other")
+		s := startServer(t, other)
+		mustRun(t, nil, "gen", "--events", strconv.Itoa(events), "--seed", "2", "--url", s.url)
+		waitIndexed(t, s.url, events)
+		if code, _ := s.stop(30 * time.Second); code != 0 {
+			t.Fatalf("stop: exit %d", code)
+		}
+		mine := filepath.Join(dir, "index", "search")
+		if err := os.RemoveAll(mine); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.CopyFS(mine, os.DirFS(filepath.Join(other, "index", "search"))); err != nil {
+			t.Fatal(err)
+		}
+		srv = startServer(t, dir)
+		if log := srv.out.String(); !strings.Contains(log, "built from another log") {
+			t.Errorf("the server did not notice the foreign index:\n%s", log)
+		}
+		check(t, srv.url)
+		stop()
+	})
 	t.Run("reindex", func(t *testing.T) {
 		res := mustRun(t, nil, "reindex", "--data", dir)
 		if !strings.Contains(res.stdout, fmt.Sprintf("indexed %d events", events+6)) { // gen's, and the tail's 6

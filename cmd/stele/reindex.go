@@ -48,7 +48,7 @@ Example:
 			return fail("remove the old index: %v", err)
 		}
 	}
-	idx, err := openIndex(*data, lg, logger)
+	idx, err := openIndex(ctx, *data, lg, logger)
 	if err != nil {
 		return fail("open the index in %s: %v", indexDir(*data), err)
 	}

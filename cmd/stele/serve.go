@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"github.com/stele-log/stele/internal/fsx"
 	"github.com/stele-log/stele/query"
 	"github.com/stele-log/stele/storage/local"
+	"github.com/stele-log/stele/verify"
 )
 
 func cmdServe(args []string) int {
@@ -86,7 +88,7 @@ the file, offset and seq) only if sealed data was damaged.`)
 	fctx, stopFollow := context.WithCancel(ctx)
 	defer stopFollow()
 	if *searchIndex {
-		idx, err = openIndex(*data, lg, logger)
+		idx, err = openIndex(ctx, *data, lg, logger)
 		if err != nil {
 			lg.Close()
 			logger.Error("cannot open the search index", "dir", indexDir(*data), "err", err, "fix", "stop the server and run 'stele reindex --data "+*data+"'")
@@ -95,7 +97,7 @@ the file, offset and seq) only if sealed data was damaged.`)
 		registerIndexMetrics(reg, idx)
 		go func() {
 			defer close(followDone)
-			followIndex(fctx, logger, idx, lg)
+			followIndex(fctx, logger, idx, lg, *data)
 		}()
 		backend = query.NewIndexBackend(idx)
 	} else {
@@ -190,31 +192,87 @@ func registerIndexMetrics(reg prometheus.Registerer, idx *search.Index) {
 }
 
 // openIndex opens the search index of the data directory data. An index
-// that claims more events than the log holds belongs to another log (a
-// copied or restored directory): it is discarded and rebuilt.
-func openIndex(data string, lg *local.Log, logger *slog.Logger) (*search.Index, error) {
+// built from another log (a copied or restored directory: its recorded
+// identity differs, or it claims more events than the log holds) is
+// discarded and rebuilt; so is one with no identity that covers events.
+func openIndex(ctx context.Context, data string, lg *local.Log, logger *slog.Logger) (*search.Index, error) {
 	dir := indexDir(data)
 	idx, err := search.Open(fsx.OS(), dir, search.Options{Logger: logger})
 	if err != nil {
 		return nil, err
 	}
-	if idx.Covered() <= lg.Size() {
-		return idx, nil
-	}
-	logger.Warn("the search index covers more events than the log holds: rebuilding it", "indexed", idx.Covered(), "log_size", lg.Size())
-	if err := idx.Close(); err != nil {
+	want, err := logIdentity(ctx, lg)
+	if err != nil {
+		idx.Close()
 		return nil, err
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	have, err := search.ReadIdentity(fsx.OS(), dir)
+	if err != nil {
+		idx.Close()
 		return nil, err
 	}
-	return search.Open(fsx.OS(), dir, search.Options{Logger: logger})
+	var why string
+	switch {
+	case idx.Covered() > lg.Size():
+		why = "the search index covers more events than the log holds"
+	case want != nil && have != nil && !bytes.Equal(have, want):
+		why = "the search index was built from another log"
+	case have == nil && idx.Covered() > 0:
+		why = "the search index does not say which log it was built from"
+	}
+	if why != "" {
+		logger.Warn(why+": rebuilding it", "indexed", idx.Covered(), "log_size", lg.Size())
+		if err := idx.Close(); err != nil {
+			return nil, err
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, err
+		}
+		if idx, err = search.Open(fsx.OS(), dir, search.Options{Logger: logger}); err != nil {
+			return nil, err
+		}
+		have = nil
+	}
+	if want != nil && have == nil {
+		if err := search.WriteIdentity(fsx.OS(), dir, want); err != nil {
+			idx.Close()
+			return nil, err
+		}
+	}
+	return idx, nil
+}
+
+// logIdentity names a log: its origin and the leaf hash of its first entry
+// (which holds a random UUIDv7 and a time, so no two logs share it). nil
+// for an empty log.
+func logIdentity(ctx context.Context, lg *local.Log) ([]byte, error) {
+	if lg.Size() == 0 {
+		return nil, nil
+	}
+	first, err := lg.Entry(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	h := verify.LeafHash(first)
+	return fmt.Appendf(nil, "%s\n%x\n", lg.Origin(), h), nil
 }
 
 // followIndex keeps idx caught up with lg until ctx ends, logging the initial
 // catch-up when there is one. Indexing failures are logged and retried:
 // the log is the authority, and search stays correct (if slower) meanwhile.
-func followIndex(ctx context.Context, logger *slog.Logger, idx *search.Index, lg *local.Log) {
+func followIndex(ctx context.Context, logger *slog.Logger, idx *search.Index, lg *local.Log, data string) {
+	if lg.Size() == 0 { // a new log: record its identity once it has one
+		if _, err := lg.Wait(ctx, 0); err != nil {
+			return
+		}
+		id, err := logIdentity(ctx, lg)
+		if err == nil {
+			err = search.WriteIdentity(fsx.OS(), indexDir(data), id)
+		}
+		if err != nil {
+			logger.Error("cannot record the search index's log identity; it will be rebuilt at the next start", "err", err)
+		}
+	}
 	if behind := lg.Size() - min(idx.Covered(), lg.Size()); behind > 0 {
 		start := time.Now()
 		logger.Info("search index catching up", "indexed", idx.Covered(), "log_size", lg.Size())
