@@ -2,6 +2,8 @@ package query
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"math"
 	"strings"
 	"sync"
@@ -20,16 +22,41 @@ import (
 // candidates are reported as not sure so the engine matches their records.
 // A negated clause is subtracted only when it is exact; otherwise it is left
 // to the record check.
+//
+// A chunk file found damaged while answering (search.ErrCorrupt) is not
+// used: every event of that chunk becomes an unsure candidate, so the
+// query is still answered, from the records, and the damage is logged once
+// per file. The file is rebuilt at the next start.
 type IndexBackend struct {
-	x    *search.Index
-	bufs sync.Pool // *chunkBufs
+	x      *search.Index
+	logger *slog.Logger
+	bufs   sync.Pool // *chunkBufs
+	warned sync.Map  // damaged file -> struct{}: logged once
 }
 
 // NewIndexBackend returns a Backend over x. x stays owned by the caller.
-func NewIndexBackend(x *search.Index) *IndexBackend {
-	b := &IndexBackend{x: x}
+// logger (may be nil) hears about damaged chunk files.
+func NewIndexBackend(x *search.Index, logger *slog.Logger) *IndexBackend {
+	b := &IndexBackend{x: x, logger: logger}
 	b.bufs.New = func() any { return new(chunkBufs) }
 	return b
+}
+
+// damaged reports whether err is chunk damage, which eachChunk and its
+// callers get around by reading records instead; it logs each file once.
+func (b *IndexBackend) damaged(err error) bool {
+	if !errors.Is(err, search.ErrCorrupt) {
+		return false
+	}
+	key := err.Error()
+	var ce *search.CorruptionError
+	if errors.As(err, &ce) {
+		key = ce.File
+	}
+	if _, seen := b.warned.LoadOrStore(key, struct{}{}); !seen && b.logger != nil {
+		b.logger.Error("search: damaged index chunk; queries read the records of its events instead, and it is rebuilt at the next start", "err", err)
+	}
+	return true
 }
 
 // chunkBufs is the scratch of one chunk evaluation (24 KiB), pooled.
@@ -83,6 +110,9 @@ func (b *IndexBackend) Facet(ctx context.Context, q *Query, field string, lo, hi
 			}
 			counts[value] += uint64(n)
 		})
+		if b.damaged(err) {
+			ok, err = false, nil
+		}
 		return ok, err
 	})
 	if err != nil || !ok {
@@ -108,7 +138,11 @@ func (b *IndexBackend) Histogram(ctx context.Context, q *Query, lo, hi uint64, i
 			ok = false
 			return false, nil
 		}
-		return true, c.Times(m, func(_ int, t int64) { buckets[floorDiv(t, sec)*sec]++ })
+		err := c.Times(m, func(_ int, t int64) { buckets[floorDiv(t, sec)*sec]++ })
+		if b.damaged(err) {
+			ok, err = false, nil
+		}
+		return ok, err
 	})
 	if err != nil || !ok {
 		return false, err
@@ -143,10 +177,17 @@ func (b *IndexBackend) eachChunk(ctx context.Context, q *Query, lo, hi uint64, d
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if tmin, tmax := c.TimeBounds(); tmin > tmax || tmax < win.from || tmin >= win.to {
+		if tmin, tmax := c.TimeBounds(); tmin > tmax || tmax < win.from || tmin >= win.to { // from memory, never damaged
 			continue // empty, or no event in the query's time window
 		}
 		exact, err := evalChunk(c, q, lo, hi, bufs)
+		if b.damaged(err) {
+			// Every event of the chunk in range, checked on its record.
+			base := c.Base()
+			bufs.acc.Clear()
+			bufs.acc.SetRange(int(max(lo, base)-base), int(min(hi, base+uint64(c.Len()))-base))
+			exact, err = false, nil
+		}
 		if err != nil {
 			return err
 		}

@@ -99,7 +99,7 @@ the file, offset and seq) only if sealed data was damaged.`)
 			defer close(followDone)
 			followIndex(fctx, logger, idx, lg, *data)
 		}()
-		backend = query.NewIndexBackend(idx)
+		backend = query.NewIndexBackend(idx, logger)
 	} else {
 		close(followDone)
 		logger.Info("search index off (--search-index=false): searches scan the log")
