@@ -79,15 +79,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Batch > 1 {
 		contentType = "application/x-ndjson"
 	}
-	transport := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        cfg.Concurrency,
-		MaxIdleConnsPerHost: cfg.Concurrency,
-		MaxConnsPerHost:     cfg.Concurrency,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}
+	transport := loadTransport(cfg.Concurrency)
+	transport.DisableCompression = true
 	defer transport.CloseIdleConnections()
 	hc := &http.Client{Transport: transport, Timeout: 60 * time.Second}
 
@@ -241,4 +234,17 @@ func NoopHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(ack)
 	})
+}
+
+// loadTransport is an HTTP transport for a load generator of n concurrent
+// clients: one kept-alive connection each, no proxy.
+func loadTransport(n int) *http.Transport {
+	return &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        n,
+		MaxIdleConnsPerHost: n,
+		MaxConnsPerHost:     n,
+		IdleConnTimeout:     90 * time.Second,
+	}
 }

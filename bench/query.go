@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"slices"
 	"sort"
@@ -255,14 +254,7 @@ func RunQueries(ctx context.Context, cfg QueryConfig) ([]QueryResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	transport := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        cfg.Concurrency,
-		MaxIdleConnsPerHost: cfg.Concurrency,
-		MaxConnsPerHost:     cfg.Concurrency,
-		IdleConnTimeout:     90 * time.Second,
-	}
+	transport := loadTransport(cfg.Concurrency)
 	defer transport.CloseIdleConnections()
 	c, err := client.New(cfg.URL, &http.Client{Transport: transport, Timeout: cfg.Timeout})
 	if err != nil {
