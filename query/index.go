@@ -98,22 +98,13 @@ func (b *IndexBackend) Facet(ctx context.Context, q *Query, field string, lo, hi
 		return false, nil
 	}
 	counts := map[string]uint64{}
-	ok := true
-	err := b.eachChunk(ctx, q, lo, hi, false, func(c *search.Chunk, m *search.Bitmap, exact bool) (bool, error) {
-		if !exact {
-			ok = false
-			return false, nil
-		}
+	ok, err := b.countExact(ctx, q, lo, hi, func(c *search.Chunk, m *search.Bitmap) (bool, error) {
+		whole := true
 		err := c.Facet(field, m, func(value string, n int) {
-			if search.Truncated(value) {
-				ok = false
-			}
+			whole = whole && !search.Truncated(value)
 			counts[value] += uint64(n)
 		})
-		if b.damaged(err) {
-			ok, err = false, nil
-		}
-		return ok, err
+		return whole, err
 	})
 	if err != nil || !ok {
 		return false, err
@@ -132,17 +123,8 @@ func (b *IndexBackend) Histogram(ctx context.Context, q *Query, lo, hi uint64, i
 	}
 	sec := int64(interval / time.Second)
 	buckets := map[int64]uint64{}
-	ok := true
-	err := b.eachChunk(ctx, q, lo, hi, false, func(c *search.Chunk, m *search.Bitmap, exact bool) (bool, error) {
-		if !exact {
-			ok = false
-			return false, nil
-		}
-		err := c.Times(m, func(_ int, t int64) { buckets[floorDiv(t, sec)*sec]++ })
-		if b.damaged(err) {
-			ok, err = false, nil
-		}
-		return ok, err
+	ok, err := b.countExact(ctx, q, lo, hi, func(c *search.Chunk, m *search.Bitmap) (bool, error) {
+		return true, c.Times(m, func(_ int, t int64) { buckets[floorDiv(t, sec)*sec]++ })
 	})
 	if err != nil || !ok {
 		return false, err
@@ -151,6 +133,27 @@ func (b *IndexBackend) Histogram(ctx context.Context, q *Query, lo, hi uint64, i
 		fn(time.Unix(start, 0).UTC(), n)
 	}
 	return true, nil
+}
+
+// countExact calls count with each chunk's candidates for q in [lo, hi), as
+// long as they are exact and count reports that it could use them (the
+// index holds what it needs, undamaged). It reports false otherwise, and the
+// caller discards what was counted: the engine then counts from records.
+func (b *IndexBackend) countExact(ctx context.Context, q *Query, lo, hi uint64, count func(c *search.Chunk, m *search.Bitmap) (bool, error)) (bool, error) {
+	ok := true
+	err := b.eachChunk(ctx, q, lo, hi, false, func(c *search.Chunk, m *search.Bitmap, exact bool) (bool, error) {
+		if !exact {
+			ok = false
+			return false, nil
+		}
+		usable, err := count(c, m)
+		if b.damaged(err) {
+			usable, err = false, nil
+		}
+		ok = usable
+		return ok, err
+	})
+	return ok && err == nil, err
 }
 
 // eachChunk evaluates q on every chunk overlapping [lo, hi), in seq order
