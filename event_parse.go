@@ -53,8 +53,8 @@ func ParseEventsInto(b *Batch, body []byte, ndjson bool, receivedAt time.Time) e
 
 func appendReceiveTime(dst []byte, t time.Time) ([]byte, *EventError) {
 	t = t.UTC()
-	if y := t.Year(); y < 0 || y > 9999 {
-		return dst, &EventError{Index: -1, Reason: "receive time " + t.String() + " is outside years 0000-9999", Err: ErrInvalid}
+	if y := t.Year(); y < 1 || y > 9999 {
+		return dst, &EventError{Index: -1, Reason: "receive time " + t.String() + " is outside years 0001-9999", Err: ErrInvalid}
 	}
 	dst = append(dst, '"')
 	dst = t.AppendFormat(dst, time.RFC3339Nano)

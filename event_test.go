@@ -353,6 +353,7 @@ func TestParseEventsErrors(t *testing.T) {
 		{"time offset without colon", `{"action":"a","time":"2025-01-01T00:00:00+0100"}`, false, 0, 1, "time", "offset", ErrInvalid},
 		{"time trailing text", `{"action":"a","time":"2025-01-01T00:00:00Zx"}`, false, 0, 1, "time", "after the time zone", ErrInvalid},
 		{"time before year 0 in UTC", `{"action":"a","time":"0000-01-01T00:00:00+01:00"}`, false, 0, 1, "time", "outside the years", ErrInvalid},
+		{"time in year 0", `{"action":"a","time":"0000-06-01T00:00:00Z"}`, false, 0, 1, "time", "outside the years 0001-9999", ErrInvalid},
 
 		// Attribute values.
 		{"attribute integer beyond 2^53", `{"action":"a","attributes":{"n":9007199254740993}}`, false, 0, 1, "attributes.n", "exceeds 2^53; send it as a string to keep every digit", ErrInvalid},

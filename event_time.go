@@ -91,12 +91,14 @@ func (ts *timestamp) parse(s []byte) string {
 		return "second out of range"
 	}
 	ts.canonical = s[10] == 'T' && zone == 'Z' && (fracDigits == 0 || s[18+fracDigits+1] != '0')
-	if ts.canonical {
+	if ts.canonical && year >= 1 {
 		return "" // four year digits in UTC: in range, nothing to convert
 	}
 	ts.utc = time.Date(year, time.Month(month), day, hour, minute, sec, nanos, time.UTC).Add(-time.Duration(offset) * time.Second)
-	if y := ts.utc.Year(); y < 0 || y > 9999 {
-		return "outside the years 0000-9999 once converted to UTC"
+	if y := ts.utc.Year(); y < 1 || y > 9999 {
+		// Year 0000 is refused too: Go's zero time.Time is 0001-01-01,
+		// which searches use for "no bound".
+		return "outside the years 0001-9999 once converted to UTC"
 	}
 	return ""
 }

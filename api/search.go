@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -108,6 +110,9 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
 	if l := v.Get("limit"); l != "" {
 		n, err := parseUint("limit", l)
 		if err != nil || n < 1 || (!export && n > maxPageSize) {
+			if export {
+				return errorf(stele.ErrInvalid, "limit: %q must be a number of at least 1 (exports have no maximum)", l)
+			}
 			return errorf(stele.ErrInvalid, "limit: %q must be between 1 and %d", l, maxPageSize)
 		}
 		opts.Limit = int(n)
@@ -124,6 +129,9 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	page := SearchPage{Events: []json.RawMessage{}, Checkpoint: string(note), Size: size}
+	if size == 0 { // an empty snapshot (Size 0 would mean "the current size")
+		return writeJSON(w, http.StatusOK, page)
+	}
 	res, err := s.cfg.Search.Search(r.Context(), q, opts, func(seq uint64, entry []byte) error {
 		page.Events = append(page.Events, json.RawMessage(append([]byte(nil), entry...)))
 		if withProof {
@@ -163,9 +171,6 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, q *query.Query, 
 		h.Set("Content-Type", "text/csv; charset=utf-8")
 		h.Set("Content-Disposition", `attachment; filename="stele-export.csv"`)
 		cw = csv.NewWriter(w)
-		if err := cw.Write(CSVHeader); err != nil {
-			return err
-		}
 		var row []string
 		write = func(entry []byte) error {
 			var err error
@@ -176,10 +181,30 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, q *query.Query, 
 		}
 	}
 	h.Set("X-Stele-Size", strconv.FormatUint(opts.Size, 10))
+	// Nothing is written before the first result, so that an early error
+	// (a bad cursor, say) still gets its status code and JSON body.
 	started := false
-	n := 0
-	_, err := s.cfg.Search.Search(r.Context(), q, opts, func(seq uint64, entry []byte) error {
+	start := func() error {
 		started = true
+		if cw != nil {
+			return cw.Write(CSVHeader)
+		}
+		return nil
+	}
+	n := 0
+	search := func(fn func(seq uint64, entry []byte) error) error {
+		if opts.Size == 0 { // an empty snapshot (Size 0 would mean "the current size")
+			return nil
+		}
+		_, err := s.cfg.Search.Search(r.Context(), q, opts, fn)
+		return err
+	}
+	err := search(func(seq uint64, entry []byte) error {
+		if !started {
+			if err := start(); err != nil {
+				return err
+			}
+		}
 		if err := write(entry); err != nil {
 			return err
 		}
@@ -193,17 +218,29 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, q *query.Query, 
 		}
 		return nil
 	})
+	if err != nil && !started {
+		h.Del("Content-Disposition")
+		return err
+	}
+	if !started {
+		if err := start(); err != nil { // no match: a CSV export is its header
+			return err
+		}
+	}
 	if cw != nil {
 		cw.Flush()
 	}
-	if err != nil && started {
+	if err != nil {
 		// Too late for a status code: end the stream with a marker line the
-		// client can see, and log it.
-		s.logger.Error("export failed midway", "err", err)
+		// client can see, and log it (a client that went away is no news).
+		level := slog.LevelError
+		if r.Context().Err() != nil {
+			level = slog.LevelInfo
+		}
+		s.logger.Log(r.Context(), level, "export ended midway", "err", err)
 		fmt.Fprintf(w, "\n# error: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
-		return nil
 	}
-	return err
+	return nil
 }
 
 // CSVHeader are the columns of a CSV export.
@@ -274,6 +311,9 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) error {
 		return errorf(stele.ErrInvalid, "stats needs by= (a field to count values of) and/or interval= (a histogram bucket width)")
 	}
 	_, opts.Size, _ = s.log.Checkpoint()
+	if opts.Size == 0 { // an empty snapshot (Size 0 would mean "the current size")
+		return writeJSON(w, http.StatusOK, &query.Stats{By: opts.By})
+	}
 	st, err := s.cfg.Search.Stats(r.Context(), q, opts)
 	if err != nil {
 		return err
@@ -301,6 +341,9 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 		seq, err := parseUint("Last-Event-ID", id)
 		if err != nil {
 			return err
+		}
+		if seq >= math.MaxInt64 { // no log holds that many; seq+1 must not wrap to 0
+			return errorf(stele.ErrInvalid, "Last-Event-ID: %d is not a seq this log can reach", seq)
 		}
 		from = seq + 1
 	} else if f := r.URL.Query().Get("from_seq"); f != "" {

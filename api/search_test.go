@@ -168,3 +168,27 @@ func TestStreamAPI(t *testing.T) {
 		t.Fatalf("stream ids %v, want [10 14]", ids)
 	}
 }
+
+// TestExportErrors: an export that fails before its first row gets a real
+// status and a JSON error, and one with no match is a valid empty file.
+func TestExportErrors(t *testing.T) {
+	srv, _ := newServer(t, 0)
+	seed(t, srv.URL, 20)
+	for _, format := range []string{"csv", "ndjson"} {
+		status, hdr, raw := do(t, "GET", srv.URL+"/v1/events?q=outcome:failure&format="+format+"&cursor=garbage", "", nil)
+		if status != 400 || !strings.Contains(string(raw), `"error"`) || hdr.Get("Content-Disposition") != "" {
+			t.Errorf("%s export with a bad cursor: %d %q %s", format, status, hdr.Get("Content-Disposition"), raw)
+		}
+	}
+	status, _, raw := do(t, "GET", srv.URL+"/v1/events?q=action:nothing.here&format=csv", "", nil)
+	rows, err := csv.NewReader(strings.NewReader(string(raw))).ReadAll()
+	if status != 200 || err != nil || len(rows) != 1 || rows[0][0] != "seq" {
+		t.Errorf("csv export of no match: %d %v %q", status, err, raw)
+	}
+	if status, _, raw := do(t, "GET", srv.URL+"/v1/events?format=ndjson&limit=0", "", nil); status != 400 || !strings.Contains(string(raw), "exports have no maximum") {
+		t.Errorf("export limit=0: %d %s", status, raw)
+	}
+	if status, _, raw := do(t, "GET", srv.URL+"/v1/events/stream", "", nil, "Last-Event-ID", "18446744073709551615"); status != 400 {
+		t.Errorf("Last-Event-ID at the largest uint64: %d %s", status, raw)
+	}
+}

@@ -52,7 +52,7 @@ func decodeCursor(s string, q *Query) (cursor, error) {
 		return bad("unknown format")
 	}
 	seq, err := strconv.ParseUint(parts[2], 10, 64)
-	if err != nil {
+	if err != nil || seq > maxSeq {
 		return bad("bad seq")
 	}
 	sum, err := strconv.ParseUint(parts[3], 16, 32)

@@ -261,7 +261,9 @@ func idValues(q *Query) ([]string, bool) {
 		if c.Kind == KindField && c.Field == "id" && !c.Neg && !slices.ContainsFunc(c.Values, func(v Value) bool { return v.Prefix }) {
 			var ids []string
 			for _, v := range c.Values {
-				ids = append(ids, v.Raw)
+				if !slices.Contains(ids, v.Raw) { // id:a,a is id:a
+					ids = append(ids, v.Raw)
+				}
 			}
 			return ids, true
 		}

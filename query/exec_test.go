@@ -2,6 +2,7 @@ package query_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -321,5 +322,37 @@ func TestIDListPages(t *testing.T) {
 	}
 	if got, want := collect(t, eng, q, true, 4), []uint64{0, 2, 4, 6, 8, 40}; !slices.Equal(got, want) {
 		t.Fatalf("asc pages of 4: %v, want %v", got, want)
+	}
+}
+
+// TestIDListDuplicates: a value written twice finds its event once.
+func TestIDListDuplicates(t *testing.T) {
+	l := fixture(t, 20)
+	eng := query.NewEngine(l, nil)
+	for text, want := range map[string][]uint64{`id:e2,e2`: {2}, `id:e2,e4,e2`: {4, 2}} {
+		q, _ := query.Parse(text)
+		if got := collect(t, eng, q, false, 10); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", text, got, want)
+		}
+	}
+}
+
+// TestForgedCursor: a cursor at the largest seq must not wrap around to 0.
+func TestForgedCursor(t *testing.T) {
+	l := fixture(t, 20)
+	eng := query.NewEngine(l, nil)
+	q, _ := query.Parse(``)
+	page, err := eng.Search(context.Background(), q, query.SearchOptions{Limit: 1, Asc: true}, func(uint64, []byte) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(page.Next)
+	parts := strings.Split(string(raw), ".")
+	parts[2] = "18446744073709551615"
+	forged := base64.RawURLEncoding.EncodeToString([]byte(strings.Join(parts, ".")))
+	n := 0
+	_, err = eng.Search(context.Background(), q, query.SearchOptions{Limit: 100, Asc: true, Cursor: forged}, func(uint64, []byte) error { n++; return nil })
+	if !errors.Is(err, stele.ErrInvalid) || n != 0 {
+		t.Fatalf("forged cursor: %d results, err %v", n, err)
 	}
 }
