@@ -261,7 +261,7 @@ func logIdentity(ctx context.Context, lg *local.Log) ([]byte, error) {
 // catch-up when there is one. Indexing failures are logged and retried:
 // the log is the authority, and search stays correct (if slower) meanwhile.
 func followIndex(ctx context.Context, logger *slog.Logger, idx *search.Index, lg *local.Log, data string) {
-	if lg.Size() == 0 { // a new log: record its identity once it has one
+	if have, _ := search.ReadIdentity(fsx.OS(), indexDir(data)); have == nil { // a new log: record its identity once it has one
 		if _, err := lg.Wait(ctx, 0); err != nil {
 			return
 		}

@@ -3,6 +3,8 @@ package search
 import (
 	"errors"
 	"fmt"
+
+	"github.com/stele-log/stele"
 )
 
 // Sentinel errors. Errors returned by this package wrap one of these (test
@@ -15,10 +17,10 @@ var (
 	// (damage after Open) gets this error, and the caller should fail the
 	// query (the index never serves damaged data) and rebuild at the next
 	// Open. The wrapped *CorruptionError names the file and byte offset.
-	ErrCorrupt = errors.New("search: corrupt")
+	ErrCorrupt error = &kindError{"search: corrupt", stele.ErrCorrupt}
 
 	// ErrClosed means the index was closed. Open it again to use it.
-	ErrClosed = errors.New("search: closed")
+	ErrClosed error = &kindError{"search: closed", stele.ErrClosed}
 
 	// ErrOutOfOrder means Add was called with a seq other than Covered(). It
 	// is a bug in the caller; nothing was recorded.
@@ -47,3 +49,13 @@ func (e *CorruptionError) Unwrap() error { return ErrCorrupt }
 func corruptf(file string, offset int64, format string, args ...any) error {
 	return &CorruptionError{File: file, Offset: offset, Reason: fmt.Sprintf(format, args...)}
 }
+
+// kindError is a sentinel of this package that is also one of stele's
+// (errors.Is finds both), so that the API maps it to the right status.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }

@@ -189,7 +189,7 @@ func (x *Index) load() error {
 			bases = append(bases, base)
 		} else if strings.HasSuffix(name, ".tmp") {
 			x.remove(name, "unfinished write")
-		} else if name != lockName {
+		} else if name != lockName && name != IdentityFile {
 			x.log.Warn("search: ignoring unknown file", "file", filepath.Join(x.dir, name))
 		}
 	}
