@@ -205,3 +205,53 @@ func checkIndex(t testing.TB, x *Index, w *workload, rng *rand.Rand) {
 		t.Fatalf("snapshot covers [0, %d), Covered() = %d", next, covered)
 	}
 }
+
+// realSizeWorkload returns a workload of n entries in which only some are
+// distinct: the first repeat*block entries are repeat copies of the first
+// block entries of a fresh workload, and the rest are that workload's
+// following entries. The index ignores an entry's seq and id, so the copies
+// index like new events with the same terms, and the model is replicated
+// rather than recomputed. With block*repeat well below ChunkSize, a chunk
+// of the real size still has every postings kind: the fresh part gives
+// single postings at positions above 32767, and the copies lists and
+// bitmaps that span the chunk.
+func realSizeWorkload(t testing.TB, seed uint64, n, block, repeat int) *workload {
+	fresh := newWorkload(t, seed, n-(repeat-1)*block)
+	shift := uint64((repeat - 1) * block)
+	spread := func(seqs []uint64) []uint64 {
+		out := make([]uint64, 0, len(seqs)*repeat)
+		for r := range uint64(repeat) {
+			for _, seq := range seqs {
+				if seq >= uint64(block) {
+					break
+				}
+				out = append(out, seq+r*uint64(block))
+			}
+		}
+		for _, seq := range seqs {
+			if seq >= uint64(block) {
+				out = append(out, seq+shift)
+			}
+		}
+		return out
+	}
+	w := &workload{model: newModel()}
+	for range repeat - 1 {
+		w.entries = append(w.entries, fresh.entries[:block]...)
+		w.model.ips = append(w.model.ips, fresh.model.ips[:block]...)
+		w.model.times = append(w.model.times, fresh.model.times[:block]...)
+	}
+	w.entries = append(w.entries, fresh.entries...)
+	w.model.ips = append(w.model.ips, fresh.model.ips...)
+	w.model.times = append(w.model.times, fresh.model.times...)
+	for field, values := range fresh.model.fields {
+		w.model.fields[field] = map[string][]uint64{}
+		for v, seqs := range values {
+			w.model.fields[field][v] = spread(seqs)
+		}
+	}
+	for tok, seqs := range fresh.model.tokens {
+		w.model.tokens[tok] = spread(seqs)
+	}
+	return w
+}

@@ -3,6 +3,7 @@ package search
 import (
 	"errors"
 	"math/rand/v2"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -12,18 +13,26 @@ import (
 // TestModel adds randomized workloads across many small chunks and checks
 // every query against the brute-force model: with the partial chunk in
 // memory, after Flush, and after a reopen and re-Add from Covered().
+//
+// Under the race detector each case has fewer events (raceEvents), but
+// still several full chunks, a partial one where it had one, and the same
+// steps.
 func TestModel(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		seed      uint64
-		chunkSize int
-		events    int
+		name       string
+		seed       uint64
+		chunkSize  int
+		events     int
+		raceEvents int
 	}{
-		{"tiny chunks", 1, 64, 700},
-		{"small chunks", 2, 256, 2000},
-		{"one partial chunk", 3, 1024, 500},
-		{"exact boundary", 4, 128, 512},
+		{"tiny chunks", 1, 64, 700, 300},
+		{"small chunks", 2, 256, 2000, 800},
+		{"one partial chunk", 3, 1024, 500, 500},
+		{"exact boundary", 4, 128, 512, 256},
 	} {
+		if raceEnabled {
+			tc.events = tc.raceEvents
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorkload(t, tc.seed, tc.events)
 			rng := rand.New(rand.NewPCG(tc.seed, 99))
@@ -61,11 +70,21 @@ func TestModel(t *testing.T) {
 
 // TestRealChunkSize runs the model check over one full chunk of the real
 // size and a partial second one.
+//
+// Under the race detector, making and modelling 68,000 distinct events
+// costs more than indexing them, so the workload is cheaper there (see
+// realSizeWorkload) and the partial chunk smaller; the chunk still holds
+// ChunkSize events.
 func TestRealChunkSize(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
 	}
-	w := newWorkload(t, 5, ChunkSize+3000)
+	var w *workload
+	if raceEnabled {
+		w = realSizeWorkload(t, 5, ChunkSize+300, ChunkSize/8, 6)
+	} else {
+		w = newWorkload(t, 5, ChunkSize+3000)
+	}
 	rng := rand.New(rand.NewPCG(5, 5))
 	fs := fsx.NewMem()
 	x := openIndex(t, fs, Options{})
@@ -75,6 +94,32 @@ func TestRealChunkSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkIndex(t, x, w, rng)
+
+	// The chunk file must hold every postings kind, with single postings
+	// past 32767 (where a position needs all 16 bits), or this test no
+	// longer checks what only the real size reaches.
+	name := filepath.Join("idx", chunkFileName(0))
+	b, err := fsx.ReadFile(fs, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.mu.RLock()
+	sum := x.sealed[0].src.(*sealed).summary // header and block index of the file
+	x.mu.RUnlock()
+	kinds, high := map[int]bool{}, 0
+	var it blockIter
+	for _, ref := range sum.blocks {
+		it.reset(&sum.h, ref, b[ref.dictOff:ref.dictOff+int64(ref.dictLen)-crcSize], name)
+		for e, err := it.next(); e != nil && err == nil; e, err = it.next() {
+			kinds[e.kind] = true
+			if e.kind == kindSingle {
+				high = max(high, int(e.single))
+			}
+		}
+	}
+	if len(kinds) != 4 || high < 1<<15 {
+		t.Fatalf("the real-size chunk has postings kinds %v and singles up to position %d; want all four kinds and singles past 32767", kinds, high)
+	}
 }
 
 func TestSnapshotRanges(t *testing.T) {
