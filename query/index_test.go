@@ -3,6 +3,7 @@ package query_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -260,5 +261,77 @@ func checkStats(t *testing.T, eng *query.Engine, q *query.Query, want []*query.S
 		if !slices.Equal(got.Buckets, w.Buckets) {
 			t.Fatalf("by %s: histogram differs from the scan's (%d vs %d buckets)", by, len(got.Buckets), len(w.Buckets))
 		}
+	}
+}
+
+// TestPagingWhileAppendsAndIndexingRun pages through searches while another
+// goroutine appends and the index follows the log: newest-first pages must
+// add up to exactly the matches of the first page's snapshot, and
+// oldest-first pages to the matches up to the last page's snapshot.
+func TestPagingWhileAppendsAndIndexingRun(t *testing.T) {
+	l := fixture(t, 3000)
+	x, err := search.Open(fsx.NewMem(), "/idx", search.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	followed := make(chan error, 1)
+	go func() { followed <- x.Follow(ctx, l) }()
+	appended := make(chan struct{})
+	go func() {
+		defer close(appended)
+		for from := 3000; from < 6000 && ctx.Err() == nil; from += 100 {
+			appendRange(t, l, from, from+100)
+		}
+	}()
+	eng := query.NewEngine(l, query.NewIndexBackend(x, nil))
+	for _, text := range []string{`outcome:failure`, `ip:10.1.0.0/16 -actor:u3`, `hello actor:u2,u5`} {
+		q, _ := query.Parse(text)
+		for _, asc := range []bool{false, true} {
+			var got []uint64
+			var first, last uint64
+			cursor := ""
+			for pages := 0; ; pages++ {
+				page, err := eng.Search(context.Background(), q, query.SearchOptions{Limit: 37, Asc: asc, Cursor: cursor}, func(seq uint64, _ []byte) error {
+					got = append(got, seq)
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if pages == 0 {
+					first = page.Size
+				}
+				last = page.Size
+				if page.Next == "" {
+					break
+				}
+				cursor = page.Next
+				time.Sleep(time.Millisecond) // let appends and indexing interleave
+			}
+			bound := first // newest first: the first page fixes the top
+			if asc {
+				bound = last // oldest first: the last page reaches the newest snapshot
+			}
+			var want []uint64
+			for _, seq := range expected(t, l, q) {
+				if seq < bound {
+					want = append(want, seq)
+				}
+			}
+			if !asc {
+				slices.Reverse(want)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%q asc=%v: %d results, want %d (snapshots %d..%d)", text, asc, len(got), len(want), first, last)
+			}
+		}
+	}
+	cancel()
+	<-appended
+	if err := <-followed; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Follow: %v", err)
 	}
 }
