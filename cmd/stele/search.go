@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -200,6 +201,9 @@ Example:
 		return fail("export interrupted after %d rows: %v", lines, err)
 	}
 	bar.done()
+	if msg := cw.streamError(); msg != "" {
+		return fail("export incomplete: the server stopped after %d rows: %s", lines, msg)
+	}
 	if *format == "csv" && lines > 0 {
 		lines-- // header
 	}
@@ -211,6 +215,7 @@ Example:
 type countingWriter struct {
 	w      io.Writer
 	onLine func()
+	tail   []byte // the last bytes written, to spot the server's error marker
 }
 
 func (c *countingWriter) Write(b []byte) (int, error) {
@@ -219,7 +224,21 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 			c.onLine()
 		}
 	}
+	c.tail = append(c.tail, b...)
+	if len(c.tail) > 4096 {
+		c.tail = c.tail[len(c.tail)-4096:]
+	}
 	return c.w.Write(b)
+}
+
+// streamError returns the error the server appended to a stream that failed
+// midway ("\n# error: ...\n", api.Server.export), or "".
+func (c *countingWriter) streamError() string {
+	i := bytes.LastIndex(c.tail, []byte("\n# error: "))
+	if i < 0 {
+		return ""
+	}
+	return strings.TrimSpace(string(c.tail[i+len("\n# error: "):]))
 }
 
 func cmdStats(args []string) int {
