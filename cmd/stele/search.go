@@ -238,7 +238,11 @@ func (c *countingWriter) streamError() string {
 	if i < 0 {
 		return ""
 	}
-	return strings.TrimSpace(string(c.tail[i+len("\n# error: "):]))
+	msg := c.tail[i+len("\n# error: "):]
+	if bytes.IndexByte(bytes.TrimSuffix(msg, []byte("\n")), '\n') >= 0 {
+		return "" // not the stream's last line: data that happens to look like it
+	}
+	return strings.TrimSpace(string(msg))
 }
 
 func cmdStats(args []string) int {
