@@ -318,6 +318,7 @@ func (x *Index) rotate(m *memChunk) {
 	defer x.mu.Unlock()
 	x.pending = append(x.pending, &pending{mem: m, chunk: memChunkView(m)})
 	x.active = newMemChunk(m.base+uint64(x.chunkSize), x.seed)
+	x.active.presize(m)
 	wakeUp(x.wake)
 	for !x.closed && (len(x.pending) > maxPending && x.writeErr == nil || len(x.pending) > maxPendingFailing) {
 		x.changed.Wait()

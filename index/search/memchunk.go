@@ -70,6 +70,18 @@ func newMemChunk(base uint64, seed maphash.Seed) *memChunk {
 	}
 }
 
+// presize gives m the capacity prev ended with (a little more for the
+// growing slices), so that filling m, which likely resembles prev, does not
+// rehash its table and copy its slices again and again.
+func (m *memChunk) presize(prev *memChunk) {
+	grow := func(n int) int { return n + n/8 }
+	m.slots = make([]uint64, len(prev.slots))
+	m.terms = make([]memTerm, 0, grow(len(prev.terms)))
+	m.keys = make([]byte, 0, grow(len(prev.keys)))
+	m.pool = make([]uint16, 0, grow(len(prev.pool)))
+	m.times = make([]int64, 0, cap(prev.times))
+}
+
 // add records the event at the next position with the extracted terms.
 func (m *memChunk) add(e *extractor) {
 	m.mu.Lock()
