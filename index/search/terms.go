@@ -191,7 +191,7 @@ type extractor struct {
 
 func newExtractor() *extractor {
 	e := &extractor{tok: make([]byte, 0, tokenize.MaxToken)} // tokenize.Each never grows it
-	e.leaf = e.onLeaf // one method value, not one per Add
+	e.leaf = e.onLeaf                                        // one method value, not one per Add
 	return e
 }
 
