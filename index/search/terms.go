@@ -190,8 +190,10 @@ type extractor struct {
 }
 
 func newExtractor() *extractor {
-	e := &extractor{tok: make([]byte, 0, tokenize.MaxToken)} // tokenize.Each never grows it
-	e.leaf = e.onLeaf                                        // one method value, not one per Add
+	// tok has the capacity tokenize.Each needs, so it never allocates; leaf
+	// is one method value, not one per Add.
+	e := &extractor{tok: make([]byte, 0, tokenize.MaxToken)}
+	e.leaf = e.onLeaf
 	return e
 }
 
