@@ -73,6 +73,7 @@ type Event struct {
 	Message    string          `json:"message,omitempty"`
 	RequestID  string          `json:"request_id,omitempty"`
 	Attributes json.RawMessage `json:"attributes,omitempty"` // a JSON object
+	Raw        json.RawMessage `json:"raw,omitempty"`        // the original payload (intake adapters): any JSON value
 }
 
 // Batch holds parsed events, each already in canonical form except for the

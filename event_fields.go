@@ -20,6 +20,7 @@ const (
 	fID
 	fMessage
 	fOutcome
+	fRaw
 	fReceivedAt // in stored entries only
 	fRequestID
 	fResourceID
@@ -43,7 +44,7 @@ var fieldNames = [numFields]string{
 	fAction: "action", fActorID: "actor.id", fActorIP: "actor.ip", fActorName: "actor.name",
 	fActorSessionID: "actor.session_id", fActorType: "actor.type", fActorUserAgent: "actor.user_agent",
 	fAttributes: "attributes", fCategory: "category", fID: "id", fMessage: "message",
-	fOutcome: "outcome", fReceivedAt: "received_at", fRequestID: "request_id",
+	fOutcome: "outcome", fRaw: "raw", fReceivedAt: "received_at", fRequestID: "request_id",
 	fResourceID: "resource.id", fResourceName: "resource.name", fResourceType: "resource.type",
 	fSeq: "seq", fSourceHost: "source.host", fSourceIP: "source.ip", fSourceService: "source.service",
 	fTime: "time",
@@ -81,6 +82,8 @@ func topField(key []byte) int {
 		return fMessage
 	case "outcome":
 		return fOutcome
+	case "raw":
+		return fRaw
 	case "received_at":
 		return fReceivedAt
 	case "request_id":

@@ -123,7 +123,7 @@ func FuzzParseRecord(f *testing.F) {
 			return // Event.Time cannot say "year 1" (zero means the receive time)
 		}
 		ev := Event{ID: rec.ID, Action: rec.Action, Actor: rec.Actor, Resource: rec.Resource, Outcome: rec.Outcome, Time: rec.Time,
-			Category: rec.Category, Source: rec.Source, Message: rec.Message, RequestID: rec.RequestID, Attributes: rec.Attributes}
+			Category: rec.Category, Source: rec.Source, Message: rec.Message, RequestID: rec.RequestID, Attributes: rec.Attributes, Raw: rec.Raw}
 		body, err := json.Marshal(ev)
 		if err != nil {
 			t.Fatal(err)

@@ -246,6 +246,8 @@ func (p *eventParser) parse(src []byte, pos int) (int, *EventError) {
 			pos, err = p.object(src, pos, "source", sourceField)
 		case fAttributes:
 			pos, err = p.attributes(src, pos)
+		case fRaw:
+			pos, err = p.raw(src, pos)
 		case fSeq:
 			pos, err = p.seqField(src, pos)
 		default:
@@ -454,6 +456,25 @@ func (p *eventParser) check(f, start int) string {
 	return ""
 }
 
+// raw canonicalises the original payload an intake adapter keeps: any JSON
+// value (a syslog line as a string, a Kubernetes audit event as an object),
+// nested at most MaxAttributesDepth deep. null is absent.
+func (p *eventParser) raw(src []byte, pos int) (int, *EventError) {
+	p.slots[fRaw] = span{}
+	if pos < len(src) && src[pos] == 'n' {
+		return p.null(src, pos, "raw")
+	}
+	start := len(p.scratch)
+	p.canon.MaxDepth = MaxAttributesDepth
+	var end int
+	var err error
+	if p.scratch, end, err = p.canon.AppendValue(p.scratch, src, pos); err != nil {
+		return end, p.jcsErr(err, "raw")
+	}
+	p.slots[fRaw] = span{start, len(p.scratch)}
+	return end, nil
+}
+
 // attributes canonicalises the free-form attributes object.
 func (p *eventParser) attributes(src []byte, pos int) (int, *EventError) {
 	p.slots[fAttributes] = span{}
@@ -553,6 +574,7 @@ func (p *eventParser) assemble(arena []byte, recv []byte) ([]byte, eventSpan, *E
 	} else {
 		a = append(a, `"outcome":"unknown",`...)
 	}
+	a = p.appendMember(a, `"raw":`, fRaw)
 	a = append(a, `"received_at":`...)
 	a = append(a, recv...)
 	a = append(a, ',')

@@ -166,6 +166,21 @@ func TestParseEventsValid(t *testing.T) {
 			want: entry(`"attributes":`+strings.Repeat(`{"k":`, MaxAttributesDepth)+`1`+strings.Repeat("}", MaxAttributesDepth)+`,`, `"outcome":"unknown",`, `"time":`+testRecvJSON),
 		},
 		{
+			name: "raw string, kept as sent",
+			in:   `{"action":"user.login","raw":"<34>1 2026-11-01T10:00:00Z host su - ID47 - 'su root' failed"}`,
+			want: entry(``, `"outcome":"unknown","raw":"<34>1 2026-11-01T10:00:00Z host su - ID47 - 'su root' failed",`, `"time":`+testRecvJSON),
+		},
+		{
+			name: "raw object, canonicalised",
+			in:   `{"raw":{"verb":"get","auditID":"a-1","user":{"username":"bob"}},"action":"user.login"}`,
+			want: entry(``, `"outcome":"unknown","raw":{"auditID":"a-1","user":{"username":"bob"},"verb":"get"},`, `"time":`+testRecvJSON),
+		},
+		{
+			name: "raw null is absent",
+			in:   `{"action":"user.login","raw":null}`,
+			want: entry(``, `"outcome":"unknown",`, `"time":`+testRecvJSON),
+		},
+		{
 			name: "denied outcome and category with dots",
 			in:   `{"action":"user.login","outcome":"denied","category":"iam.access_v2-x"}`,
 			want: entry(`"category":"iam.access_v2-x",`, `"outcome":"denied",`, `"time":`+testRecvJSON),
@@ -361,6 +376,10 @@ func TestParseEventsErrors(t *testing.T) {
 		{"attribute syntax", `{"action":"a","attributes":{"n":01}}`, false, 0, 1, "attributes", "expected ',' or '}'", ErrInvalid},
 		{"attributes too deep", `{"action":"a","attributes":` + strings.Repeat(`{"k":`, MaxAttributesDepth+1) + `1` + strings.Repeat("}", MaxAttributesDepth+1) + `}`, false, 0, 1,
 			"attributes" + strings.Repeat(".k", MaxAttributesDepth), "nesting too deep", ErrInvalid},
+		{"raw syntax", `{"action":"a","raw":{"n":01}}`, false, 0, 1, "raw", "expected ',' or '}'", ErrInvalid},
+		{"raw duplicate", `{"action":"a","raw":"x","raw":"y"}`, false, 0, 1, "raw", "duplicate key", ErrInvalid},
+		{"raw too deep", `{"action":"a","raw":` + strings.Repeat(`[`, MaxAttributesDepth+1) + strings.Repeat("]", MaxAttributesDepth+1) + `}`, false, 0, 1,
+			"raw" + strings.Repeat("[0]", MaxAttributesDepth), "nesting too deep", ErrInvalid},
 
 		// Size.
 		{"too large", `{"action":"a","message":"` + big + `"}`, false, 0, 1, "", "the limit is 65535 bytes", ErrTooLarge},

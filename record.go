@@ -26,6 +26,7 @@ type Record struct {
 	Message    string          `json:"message,omitempty"`
 	RequestID  string          `json:"request_id,omitempty"`
 	Attributes json.RawMessage `json:"attributes,omitempty"` // canonical JSON object
+	Raw        json.RawMessage `json:"raw,omitempty"`        // canonical JSON: the payload an intake received
 }
 
 // ParseRecord decodes a log entry. It is strict: the entry must be exactly
@@ -90,6 +91,9 @@ func ParseRecord(entry []byte) (*Record, error) {
 	}
 	if v := p.value(fAttributes); len(v) > 0 {
 		r.Attributes = append(json.RawMessage(nil), v...)
+	}
+	if v := p.value(fRaw); len(v) > 0 {
+		r.Raw = append(json.RawMessage(nil), v...)
 	}
 	return r, nil
 }

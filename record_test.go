@@ -12,7 +12,7 @@ import (
 // fullEntry is a canonical entry with every field present.
 const fullEntry = `{"action":"user.login","actor":{"id":"u-1","ip":"10.0.0.1","name":"Ann \"A\"","session_id":"s-1","type":"user","user_agent":"curl/8"},` +
 	`"attributes":{"geo":{"region":"eu","zones":["a","b"]},"n":1.5,"ok":true,"tags":[],"x":null},"category":"authentication",` +
-	`"id":"0197a3c2-6f1e-7b40-8a1d-3c5e7f9b2d41","message":"line1\nline2","outcome":"success","received_at":"2025-06-01T12:30:00.5Z",` +
+	`"id":"0197a3c2-6f1e-7b40-8a1d-3c5e7f9b2d41","message":"line1\nline2","outcome":"success","raw":{"a":[1,"<b>"]},"received_at":"2025-06-01T12:30:00.5Z",` +
 	`"request_id":"req-9","resource":{"id":"t-1","name":"Orders","type":"table"},"seq":42,` +
 	`"source":{"host":"web-1","ip":"2001:db8::1","service":"billing"},"time":"2025-06-01T12:00:00Z"}`
 
@@ -34,6 +34,7 @@ func TestParseRecord(t *testing.T) {
 		Message:    "line1\nline2",
 		RequestID:  "req-9",
 		Attributes: json.RawMessage(`{"geo":{"region":"eu","zones":["a","b"]},"n":1.5,"ok":true,"tags":[],"x":null}`),
+		Raw:        json.RawMessage(`{"a":[1,"<b>"]}`),
 	}
 	gotJSON, _ := json.Marshal(r)
 	wantJSON, _ := json.Marshal(want)
@@ -137,7 +138,7 @@ func TestRecordFields(t *testing.T) {
 		`actor.id="u-1"`, `actor.ip="10.0.0.1"`, `actor.name="Ann \"A\""`, `actor.session_id="s-1"`, `actor.type="user"`, `actor.user_agent="curl/8"`,
 		`attributes.geo.region="eu"`, `attributes.geo.zones="a"`, `attributes.geo.zones="b"`, `attributes.n=1.5`, `attributes.ok=true`, `attributes.x=null`,
 		`category="authentication"`, `id="0197a3c2-6f1e-7b40-8a1d-3c5e7f9b2d41"`, `message="line1\nline2"`, `outcome="success"`,
-		`received_at="2025-06-01T12:30:00.5Z"`, `request_id="req-9"`, `resource.id="t-1"`, `resource.name="Orders"`, `resource.type="table"`,
+		`raw.a=1`, `raw.a="<b>"`, `received_at="2025-06-01T12:30:00.5Z"`, `request_id="req-9"`, `resource.id="t-1"`, `resource.name="Orders"`, `resource.type="table"`,
 		`seq=42`, `source.host="web-1"`, `source.ip="2001:db8::1"`, `source.service="billing"`, `time="2025-06-01T12:00:00Z"`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

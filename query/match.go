@@ -248,7 +248,7 @@ func textLeaf(path []byte) bool {
 	case "id", "seq", "time", "received_at":
 		return false
 	}
-	return true
+	return !(len(path) >= 3 && string(path[:3]) == "raw" && (len(path) == 3 || path[3] == '.'))
 }
 
 // scalarExact returns a leaf's value unescaped but not lowercased (for

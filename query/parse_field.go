@@ -56,11 +56,16 @@ func resolveField(name string, pos int) (fieldSpec, error) {
 		return f, nil
 	case "received_at":
 		return f, syntaxErr(pos, "received_at is not searchable; time: searches the event's time")
+	case "raw":
+		return f, syntaxErr(pos, "raw (the payload an intake received) is stored and sealed but not searchable; search the fields it was mapped to")
 	case "attributes":
 		return f, syntaxErr(pos, "attributes needs a key: attributes.<key>, e.g. attributes.region")
 	}
 	if key, ok := strings.CutPrefix(name, "attributes."); ok {
 		return f, checkAttributePath(key, pos+len("attributes."))
+	}
+	if strings.HasPrefix(name, "raw.") {
+		return f, syntaxErr(pos, "raw (the payload an intake received) is stored and sealed but not searchable; search the fields it was mapped to")
 	}
 	return f, syntaxErr(pos, "unknown field %q; did you mean %s? Custom data is searched as attributes.<key>", name, closestField(name))
 }

@@ -259,6 +259,8 @@ func TestParseErrors(t *testing.T) {
 		{"star in middle", "action:db*.read", 9, "wildcard '*' only at the end of a value"},
 		{"star at start", "action:*db", 7, "wildcard '*' only at the end of a value"},
 		{"after the last time", `time:>9999-12-31`, 5, "nothing is after 9999-12-31"},
+		{"raw", `raw:x`, 0, "raw (the payload an intake received) is stored and sealed but not searchable; search the fields it was mapped to"},
+		{"raw path", `raw.verb:get`, 0, "raw (the payload an intake received) is stored and sealed but not searchable; search the fields it was mapped to"},
 		{"after the last seq", `seq:>9007199254740991`, 4, "nothing is after seq 9007199254740991, the largest possible seq"},
 		{"star on quoted", `action:"db"*`, 11, "wildcard '*' on a quoted value; only unquoted values take a trailing '*'"},
 		{"star on word", "time*", 4, "wildcard '*' works only on field values (field:value*)"},

@@ -43,27 +43,35 @@ var (
 
 // FieldIndexed reports whether the scalar leaves at path (a dotted path as
 // stele.RecordFields reports it) become field terms: every path except
-// id, seq, time, received_at and message. Numbers, booleans and null are
-// indexed by their canonical JSON text; strings by their lowercased content.
+// id, seq, time, received_at, message and raw (with everything under it).
+// Numbers, booleans and null are indexed by their canonical JSON text;
+// strings by their lowercased content.
 func FieldIndexed(path string) bool {
 	switch path {
 	case "id", "seq", "time", "received_at", "message":
 		return false
 	}
-	return true
+	return !isRaw(path)
+}
+
+// isRaw reports whether path is the raw payload an intake kept, or inside
+// it: stored and sealed, but not searched (it repeats what the mapped fields
+// say, and would double the index).
+func isRaw(path string) bool {
+	return len(path) >= 3 && path[:3] == "raw" && (len(path) == 3 || path[3] == '.')
 }
 
 // TextIndexed reports whether the string leaves at path contribute free-text
-// tokens: message and every other string value except id, time and
-// received_at (an id is random, and times have their own column). A query
-// matcher that verifies a free-text hit must look at exactly these leaves,
-// or the index would miss events the matcher accepts.
+// tokens: message and every other string value except id, time,
+// received_at (an id is random, and times have their own column) and raw.
+// A query matcher that verifies a free-text hit must look at exactly these
+// leaves, or the index would miss events the matcher accepts.
 func TextIndexed(path string) bool {
 	switch path {
 	case "id", "seq", "time", "received_at":
 		return false
 	}
-	return true
+	return !isRaw(path)
 }
 
 // IPField reports whether field is one of the address fields that also get
@@ -226,6 +234,9 @@ func (e *extractor) key(i int) []byte {
 func (e *extractor) endKey() { e.ends = append(e.ends, uint32(len(e.keys))) }
 
 func (e *extractor) onLeaf(path, value []byte) error {
+	if len(path) >= 3 && string(path[:3]) == "raw" && (len(path) == 3 || path[3] == '.') {
+		return nil // see isRaw
+	}
 	switch string(path) {
 	case "id", "seq", "received_at":
 		return nil
