@@ -74,6 +74,17 @@ type Config struct {
 	// Search runs queries (query.Engine); nil disables search, stats and
 	// the live tail.
 	Search Searcher
+	// Intakes are extra endpoints that take events in other protocols
+	// (ingest adapters). Each writes its own responses, in the shape its
+	// senders expect.
+	Intakes []Intake
+}
+
+// Intake is one HTTP endpoint of an ingest adapter.
+type Intake struct {
+	Pattern string       // a ServeMux pattern, e.g. "POST /services/collector/event"
+	Name    string       // the route label in the HTTP metrics, e.g. "ingest_hec"
+	Handler http.Handler // answers in its protocol's own shape
 }
 
 // Server is the HTTP handler.
@@ -121,6 +132,16 @@ func New(cfg Config) *Server {
 	s.route("GET /checkpoint", "checkpoint", s.handleCheckpoint)
 	s.route("GET /tile/", "tile", s.handleTile)
 	s.route("GET /healthz", "healthz", s.handleHealth)
+	for _, in := range cfg.Intakes {
+		observe := s.metrics.route(in.Name)
+		h := in.Handler
+		s.mux.HandleFunc(in.Pattern, func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			h.ServeHTTP(sw, r)
+			observe(sw.status, time.Since(start))
+		})
+	}
 	if cfg.Registry != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
 	}
@@ -144,6 +165,20 @@ func (s *Server) route(pattern, name string, h func(http.ResponseWriter, *http.R
 		observe(StatusOf(err), time.Since(start))
 	})
 }
+
+// statusWriter remembers the status an intake wrote, for the metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection (flush, deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }

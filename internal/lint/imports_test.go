@@ -39,6 +39,9 @@ var rules = []struct {
 	{pkg: "api", forbidden: []string{"storage", "cmd", "client", "bench"}},
 	{pkg: "client", forbidden: []string{"storage", "cmd", "bench", "index"}},
 	{pkg: "bench", forbidden: []string{"storage", "cmd", "index", "api"}},
+	// Intake adapters map protocols into events and hand them to a Sink;
+	// they know nothing of storage, search or the API server.
+	{pkg: "ingest", forbidden: []string{"storage", "index", "query", "api", "client", "cmd", "bench"}},
 }
 
 func TestImportDirection(t *testing.T) {
