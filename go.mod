@@ -6,6 +6,7 @@ require github.com/cespare/xxhash/v2 v2.3.0
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/leodido/go-syslog/v4 v4.6.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
