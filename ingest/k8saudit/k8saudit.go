@@ -1,0 +1,212 @@
+// Package k8saudit is stele's Kubernetes audit intake: the endpoint that
+// kube-apiserver's webhook audit backend (--audit-webhook-config-file)
+// POSTs audit.k8s.io/v1 EventLists to, in batch and blocking mode.
+//
+// It maps each audit event into stele's input schema (docs/ingest/k8s-audit.md),
+// keeps the event whole in "raw", uses the auditID as the idempotency key so
+// that a redelivered list appends nothing, seals a list as one
+// all-or-nothing batch through ingest.Seal and only then answers 200 (the
+// apiserver retries anything else). It never imports storage, the API or
+// the server: it needs only an ingest.Sink.
+package k8saudit
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/stele-log/stele"
+	"github.com/stele-log/stele/ingest"
+)
+
+// DefaultMaxBody is the request body limit when Config.MaxBody is 0, in
+// bytes after decompression. The apiserver's batch backend sends at most
+// --audit-webhook-batch-max-size events (default 400) per request, each
+// truncated to --audit-webhook-truncate-max-event-size when truncation is on.
+const DefaultMaxBody = 32 << 20
+
+// Config configures the intake.
+type Config struct {
+	Sink ingest.Sink // where batches are sealed; required
+	// Tokens, when set, are the bearer tokens the apiserver must present
+	// (the webhook kubeconfig's user.token). Empty: no token is asked for,
+	// and the sender must be authenticated otherwise (mTLS on the listener).
+	Tokens []string
+	// AllStages keeps the events of every stage; by default only
+	// ResponseComplete and Panic, one event per request.
+	AllStages bool
+	Metrics   *ingest.Metrics // per-source counters, source "k8s_audit"; nil counts nothing
+	Logger    *slog.Logger    // nil: slog.Default()
+	MaxBody   int64           // bytes after decompression; 0: DefaultMaxBody
+	Now       func() time.Time
+}
+
+// Route is one HTTP endpoint of the intake, for api.Config.Intakes.
+type Route struct {
+	Pattern string // a ServeMux pattern
+	Name    string // the route label in HTTP metrics
+	Handler http.Handler
+}
+
+// Handler serves the webhook endpoint.
+type Handler struct {
+	cfg    Config
+	tokens [][]byte
+	src    *ingest.Source
+	logger *slog.Logger
+}
+
+// New checks cfg and returns the intake.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Sink == nil {
+		return nil, fmt.Errorf("k8saudit: no sink: %w", stele.ErrInvalid)
+	}
+	h := &Handler{cfg: cfg, src: cfg.Metrics.Source("k8s_audit"), logger: cfg.Logger}
+	for _, t := range cfg.Tokens {
+		if t == "" {
+			return nil, fmt.Errorf("k8saudit: an empty token: %w", stele.ErrInvalid)
+		}
+		h.tokens = append(h.tokens, []byte(t))
+	}
+	if h.cfg.MaxBody <= 0 {
+		h.cfg.MaxBody = DefaultMaxBody
+	}
+	if h.cfg.Now == nil {
+		h.cfg.Now = time.Now
+	}
+	if h.logger == nil {
+		h.logger = slog.Default()
+	}
+	return h, nil
+}
+
+// Routes returns the endpoint.
+func (h *Handler) Routes() []Route {
+	return []Route{{"POST /v1/ingest/k8s", "ingest_k8s_audit", h}}
+}
+
+// ServeHTTP takes one EventList.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.authorize(r) {
+		writeStatus(w, http.StatusUnauthorized, "Unauthorized", "a valid bearer token is required")
+		return
+	}
+	received := h.cfg.Now()
+	body, err := ingest.ReadBody(r, h.cfg.MaxBody)
+	if err != nil {
+		h.src.Received.Inc()
+		h.src.Rejected.Inc()
+		h.fail(w, err)
+		return
+	}
+	h.src.Bytes.Add(float64(len(body)))
+	parsed, err := ParseEventList(body, h.cfg.AllStages)
+	if err != nil {
+		h.src.Received.Inc()
+		h.src.Rejected.Inc()
+		h.fail(w, err)
+		return
+	}
+	// Every item counts as received; one of a non-final stage is neither
+	// accepted nor rejected, so received - accepted - rejected is the
+	// number of dropped stages.
+	h.src.Received.Add(float64(parsed.Items))
+	if len(parsed.Events) > 0 {
+		sealed, err := ingest.Seal(r.Context(), h.cfg.Sink, parsed.Events, received)
+		var ee *stele.EventError
+		if errors.As(err, &ee) && ee.Index >= 0 && ee.Index < len(parsed.Item) {
+			// Name the item in the list the sender knows, not the mapped event.
+			field := ""
+			if ee.Field != "" {
+				field = ee.Field + ": "
+			}
+			err = fmt.Errorf("k8saudit: item %d: mapped %s%s: %w", parsed.Item[ee.Index], field, ee.Reason, ee.Err)
+		}
+		if err != nil {
+			h.src.Rejected.Add(float64(len(parsed.Events)))
+			h.fail(w, err)
+			return
+		}
+		h.src.Accepted.Add(float64(len(parsed.Events)))
+		dups := 0
+		for _, e := range sealed.Events {
+			if e.Duplicate {
+				dups++
+			}
+		}
+		if dups > 0 {
+			h.logger.Debug("k8saudit: redelivered events", "duplicates", dups)
+		}
+	}
+	writeStatus(w, http.StatusOK, "", "")
+}
+
+func (h *Handler) authorize(r *http.Request) bool {
+	if len(h.tokens) == 0 {
+		return true
+	}
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	token = strings.TrimSpace(token)
+	known := 0
+	for _, t := range h.tokens {
+		known |= subtle.ConstantTimeCompare(t, []byte(token))
+	}
+	return known == 1
+}
+
+// status is meta/v1 Status, the shape the apiserver logs from a webhook
+// that answers with an error.
+type status struct {
+	Kind       string `json:"kind"`
+	APIVersion string `json:"apiVersion"`
+	Status     string `json:"status"`
+	Message    string `json:"message,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	Code       int    `json:"code"`
+}
+
+func writeStatus(w http.ResponseWriter, code int, reason, message string) {
+	st := status{Kind: "Status", APIVersion: "v1", Status: "Success", Code: code}
+	if code != http.StatusOK {
+		st.Status, st.Reason, st.Message = "Failure", reason, message
+	}
+	b, _ := json.Marshal(st)
+	w.Header().Set("Content-Type", "application/json")
+	if code == http.StatusServiceUnavailable || code == http.StatusInsufficientStorage {
+		w.Header().Set("Retry-After", "5")
+	}
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}
+
+// fail answers err as a Status: the one place this package maps stele's
+// sentinel errors to statuses.
+func (h *Handler) fail(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, stele.ErrTooLarge):
+		writeStatus(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", err.Error())
+	case errors.Is(err, stele.ErrInvalid):
+		writeStatus(w, http.StatusBadRequest, "BadRequest", err.Error())
+	case errors.Is(err, stele.ErrDiskFull):
+		writeStatus(w, http.StatusInsufficientStorage, "InsufficientStorage", err.Error())
+	case errors.Is(err, stele.ErrUnavailable), errors.Is(err, stele.ErrClosed), errors.Is(err, stele.ErrFailed),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		writeStatus(w, http.StatusServiceUnavailable, "ServiceUnavailable", err.Error())
+	default:
+		h.logger.Error("k8saudit: sealing a batch", "err", err)
+		writeStatus(w, http.StatusInternalServerError, "InternalError", "internal error")
+		return
+	}
+	if errors.Is(err, stele.ErrInvalid) || errors.Is(err, stele.ErrTooLarge) {
+		h.logger.Warn("k8saudit: refused an EventList", "err", err)
+	}
+}
