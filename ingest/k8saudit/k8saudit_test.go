@@ -275,6 +275,7 @@ func TestAllOrNothing(t *testing.T) {
 		{"not an EventList", []byte(`{"kind":"Event","apiVersion":"audit.k8s.io/v1"}`)},
 		{"v1beta1", []byte(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1beta1","items":[]}`)},
 		{"trailing data", append(sample(t), []byte(" {}")...)},
+		{"a trailing brace", append(sample(t), '}')},
 		{"truncated", sample(t)[:200]},
 	} {
 		code, st := f.post(t, c.body, nil)

@@ -46,7 +46,7 @@ func ParseEventList(body []byte, allStages bool) (*Parsed, error) {
 		return nil, &ItemError{Index: -1, Reason: "the body is not a JSON object"}
 	}
 	var list EventList
-	if err := strictUnmarshal(body, &list); err != nil {
+	if err := json.Unmarshal(body, &list); err != nil {
 		return nil, &ItemError{Index: -1, Reason: err.Error()}
 	}
 	if list.APIVersion != "audit.k8s.io/v1" || list.Kind != "EventList" {
@@ -59,7 +59,7 @@ func ParseEventList(body []byte, allStages bool) (*Parsed, error) {
 			return nil, &ItemError{Index: i, Reason: "not a JSON object"}
 		}
 		var ev Event
-		if err := strictUnmarshal(item, &ev); err != nil {
+		if err := json.Unmarshal(item, &ev); err != nil {
 			return nil, &ItemError{Index: i, Reason: err.Error()}
 		}
 		final := ev.Stage == StageResponseComplete || ev.Stage == StagePanic
@@ -75,20 +75,6 @@ func ParseEventList(body []byte, allStages bool) (*Parsed, error) {
 		p.Item = append(p.Item, i)
 	}
 	return p, nil
-}
-
-// strictUnmarshal refuses trailing data after the value, which
-// json.Unmarshal already does, and wrong types; it exists to keep one
-// decoding path for the list and its items.
-func strictUnmarshal(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return fmt.Errorf("data after the JSON value")
-	}
-	return nil
 }
 
 func mapEvent(ev *Event, raw []byte, allStages bool) ([]byte, error) {
