@@ -49,6 +49,8 @@ the file, offset and seq) only if sealed data was damaged.`)
 	maxBody := fs.Int64("max-body", 64<<20, "largest accepted append request body in bytes")
 	drain := fs.Duration("drain-timeout", 30*time.Second, "on shutdown, how long to wait for in-flight requests")
 	searchIndex := fs.Bool("search-index", true, "keep the search index (DIR/index/search) up to date; with =false, searches scan the log (for ingest-only nodes and for measuring the index's cost)")
+	var intakeFl intakeFlags
+	intakeFl.register(&flagSet{fs})
 	debugAddr := fs.String("debug-addr", "", "serve Go's /debug/pprof profiles on this separate address (e.g. 127.0.0.1:6060); off by default")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -106,7 +108,16 @@ the file, offset and seq) only if sealed data was damaged.`)
 	}
 	engine := query.NewEngine(lg, backend)
 
-	srv := api.New(api.Config{Log: lg, Logger: logger, Registry: reg, MaxBodyBytes: *maxBody, Search: engine})
+	in, err := intakeFl.setup(lg, reg, logger, *tlsCert, *tlsKey)
+	if err != nil {
+		lg.Close()
+		return fail("%v", err)
+	}
+	ictx, stopIntakes := context.WithCancel(ctx)
+	defer stopIntakes()
+	waitIntakes := in.run(ictx, logger)
+
+	srv := api.New(api.Config{Log: lg, Logger: logger, Registry: reg, MaxBodyBytes: *maxBody, Search: engine, Intakes: in.routes})
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		lg.Close()
@@ -163,6 +174,8 @@ the file, offset and seq) only if sealed data was damaged.`)
 	if err := httpSrv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Warn("drain incomplete", "err", err)
 	}
+	stopIntakes()
+	waitIntakes() // syslog connections closed, their last batches sealed
 	stopFollow()
 	<-followDone
 	if idx != nil {
