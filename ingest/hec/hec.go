@@ -125,10 +125,10 @@ const (
 	codeInvalidFormat = 6  // 400 Invalid data format (+ invalid-event-number)
 	codeInternal      = 8  // 500 Internal server error
 	codeBusy          = 9  // 503 Server is busy
-	codeQueryAuthOff  = 16 // 400 Query string authorization is not enabled
-	codeHealthy       = 17 // 200 HEC is healthy
 	codeEventRequired = 12 // 400 Event field is required
 	codeEventBlank    = 13 // 400 Event field cannot be blank
+	codeQueryAuthOff  = 16 // 400 Query string authorization is not enabled
+	codeHealthy       = 17 // 200 HEC is healthy
 
 	textSuccess       = "Success"
 	textInvalidFormat = "Invalid data format"

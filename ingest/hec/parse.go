@@ -66,7 +66,7 @@ func ParseEvents(body []byte, action string, def Defaults) ([][]byte, error) {
 			break
 		}
 		if err != nil {
-			return nil, &EventError{Index: index, Code: 6, Text: "invalid JSON: " + err.Error()}
+			return nil, &EventError{Index: index, Code: codeInvalidFormat, Text: "invalid JSON: " + err.Error()}
 		}
 		event, err := mapEnvelope(obj, action, def)
 		if err != nil {
@@ -75,7 +75,7 @@ func ParseEvents(body []byte, action string, def Defaults) ([][]byte, error) {
 				ee.Index = index
 				return nil, ee
 			}
-			return nil, &EventError{Index: index, Code: 6, Text: err.Error()}
+			return nil, &EventError{Index: index, Code: codeInvalidFormat, Text: err.Error()}
 		}
 		out = append(out, event)
 	}
@@ -85,18 +85,18 @@ func ParseEvents(body []byte, action string, def Defaults) ([][]byte, error) {
 func mapEnvelope(obj json.RawMessage, action string, def Defaults) ([]byte, error) {
 	trimmed := bytes.TrimSpace(obj)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, &EventError{Code: 6, Text: "an event must be a JSON object"}
+		return nil, &EventError{Code: codeInvalidFormat, Text: "an event must be a JSON object"}
 	}
 	var env envelope
 	if err := json.Unmarshal(trimmed, &env); err != nil {
-		return nil, &EventError{Code: 6, Text: err.Error()}
+		return nil, &EventError{Code: codeInvalidFormat, Text: err.Error()}
 	}
 	ev := bytes.TrimSpace(env.Event)
 	if len(ev) == 0 || string(ev) == "null" {
-		return nil, &EventError{Code: 12, Text: "Event field is required"}
+		return nil, &EventError{Code: codeEventRequired, Text: "Event field is required"}
 	}
 	if string(ev) == `""` {
-		return nil, &EventError{Code: 13, Text: "Event field cannot be blank"}
+		return nil, &EventError{Code: codeEventBlank, Text: "Event field cannot be blank"}
 	}
 	meta := def
 	pick := func(dst *string, src *string) {
@@ -112,7 +112,7 @@ func mapEnvelope(obj json.RawMessage, action string, def Defaults) ([]byte, erro
 	if t := bytes.TrimSpace(env.Time); len(t) > 0 && string(t) != "null" {
 		var err error
 		if when, err = epochTime(t); err != nil {
-			return nil, &EventError{Code: 6, Text: err.Error()}
+			return nil, &EventError{Code: codeInvalidFormat, Text: err.Error()}
 		}
 	}
 
@@ -121,7 +121,7 @@ func mapEnvelope(obj json.RawMessage, action string, def Defaults) ([]byte, erro
 	if ev[0] == '{' {
 		var fields map[string]json.RawMessage
 		if err := json.Unmarshal(ev, &fields); err != nil {
-			return nil, &EventError{Code: 6, Text: err.Error()}
+			return nil, &EventError{Code: codeInvalidFormat, Text: err.Error()}
 		}
 		if _, ok := fields["action"]; ok {
 			if _, ok := fields["time"]; !ok && when != "" {
@@ -143,7 +143,7 @@ func mapEnvelope(obj json.RawMessage, action string, def Defaults) ([]byte, erro
 	if f := bytes.TrimSpace(env.Fields); len(f) > 0 && string(f) != "null" {
 		var fields map[string]json.RawMessage
 		if f[0] != '{' || json.Unmarshal(f, &fields) != nil {
-			return nil, &EventError{Code: 6, Text: "fields must be a JSON object"}
+			return nil, &EventError{Code: codeInvalidFormat, Text: "fields must be a JSON object"}
 		}
 		for k, v := range fields {
 			attrs[k] = v
@@ -152,7 +152,7 @@ func mapEnvelope(obj json.RawMessage, action string, def Defaults) ([]byte, erro
 	if ev[0] == '"' {
 		var msg string
 		if err := json.Unmarshal(ev, &msg); err != nil {
-			return nil, &EventError{Code: 6, Text: err.Error()}
+			return nil, &EventError{Code: codeInvalidFormat, Text: err.Error()}
 		}
 		out["message"] = msg
 	} else {
@@ -199,7 +199,7 @@ func ParseRaw(body []byte, action string, def Defaults) ([][]byte, error) {
 			continue
 		}
 		if !utf8.Valid(line) {
-			return nil, &EventError{Index: index, Code: 6, Text: "a raw line is not valid UTF-8"}
+			return nil, &EventError{Index: index, Code: codeInvalidFormat, Text: "a raw line is not valid UTF-8"}
 		}
 		ev := map[string]any{
 			"action":  actionFor(action, def.Sourcetype),
@@ -228,7 +228,7 @@ func ParseRaw(body []byte, action string, def Defaults) ([][]byte, error) {
 		}
 		b, err := json.Marshal(ev)
 		if err != nil {
-			return nil, &EventError{Index: index, Code: 6, Text: err.Error()}
+			return nil, &EventError{Index: index, Code: codeInvalidFormat, Text: err.Error()}
 		}
 		out = append(out, b)
 		index++
