@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -58,7 +59,7 @@ func Map(logs plog.Logs) ([][]byte, []Loc, error) {
 	n := logs.LogRecordCount()
 	events := make([][]byte, 0, n)
 	locs := make([]Loc, 0, n)
-	var m mapper
+	m := newMapper()
 	rls := logs.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -66,21 +67,13 @@ func Map(logs plog.Logs) ([][]byte, []Loc, error) {
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)
-			// One single-record request per scope, whose record is
-			// overwritten for each record: raw is its OTLP JSON.
-			single := plog.NewLogs()
-			srl := single.ResourceLogs().AppendEmpty()
-			rl.Resource().CopyTo(srl.Resource())
-			srl.SetSchemaUrl(rl.SchemaUrl())
-			ssl := srl.ScopeLogs().AppendEmpty()
-			sl.Scope().CopyTo(ssl.Scope())
-			ssl.SetSchemaUrl(sl.SchemaUrl())
-			slot := ssl.LogRecords().AppendEmpty()
+			if err := m.raw.scope(rl, sl); err != nil {
+				return nil, nil, &RecordError{Loc: Loc{i, j, 0}, Field: "raw", Err: err}
+			}
 			lrs := sl.LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
 				loc := Loc{i, j, k}
-				lrs.At(k).CopyTo(slot)
-				ev, err := m.event(lrs.At(k), res, sl.Scope(), single)
+				ev, err := m.event(lrs.At(k), res, sl.Scope())
 				if err != nil {
 					return nil, nil, &RecordError{Loc: loc, Field: m.field, Err: err}
 				}
@@ -90,6 +83,99 @@ func Map(logs plog.Logs) ([][]byte, []Loc, error) {
 		}
 	}
 	return events, locs, nil
+}
+
+// rawEncoder writes a record with its resource and scope as an OTLP JSON
+// ExportLogsServiceRequest holding that one record. pdata marshals only
+// whole requests, so the resource and scope are marshalled once per scope
+// around an empty record, and each record alone inside an otherwise empty
+// request; the record's bytes are then spliced between the two halves.
+// When pdata's output does not have the expected shape, it marshals the
+// whole single-record request instead.
+type rawEncoder struct {
+	json plog.JSONMarshaler
+	// single is the request of the current scope; its one record is
+	// overwritten for each record when splicing is off.
+	single plog.Logs
+	slot   plog.LogRecord
+	// bare is a request with an empty resource and scope and one record.
+	bare     plog.Logs
+	bareSlot plog.LogRecord
+	// emptyRecord is how pdata writes a record with nothing set.
+	emptyRecord []byte
+	prefix      []byte // the scope's request up to and including "logRecords":[
+	suffix      []byte // what follows the record
+	splice      bool
+}
+
+const (
+	logRecordsKey = `"logRecords":[`
+	bareSuffix    = `]}]}]}`
+)
+
+func newRawEncoder() *rawEncoder {
+	e := &rawEncoder{bare: plog.NewLogs()}
+	e.bareSlot = e.bare.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	if b, err := e.json.MarshalLogs(e.bare); err == nil {
+		e.emptyRecord, _ = e.recordOf(b)
+	}
+	return e
+}
+
+// recordOf cuts the record out of a marshalled bare request.
+func (e *rawEncoder) recordOf(b []byte) ([]byte, bool) {
+	i := bytes.Index(b, []byte(logRecordsKey))
+	if i < 0 || !bytes.HasSuffix(b, []byte(bareSuffix)) || i+len(logRecordsKey) > len(b)-len(bareSuffix) {
+		return nil, false
+	}
+	return b[i+len(logRecordsKey) : len(b)-len(bareSuffix)], true
+}
+
+// scope prepares the encoder for the records of sl.
+func (e *rawEncoder) scope(rl plog.ResourceLogs, sl plog.ScopeLogs) error {
+	e.single = plog.NewLogs()
+	srl := e.single.ResourceLogs().AppendEmpty()
+	rl.Resource().CopyTo(srl.Resource())
+	srl.SetSchemaUrl(rl.SchemaUrl())
+	ssl := srl.ScopeLogs().AppendEmpty()
+	sl.Scope().CopyTo(ssl.Scope())
+	ssl.SetSchemaUrl(sl.SchemaUrl())
+	e.slot = ssl.LogRecords().AppendEmpty()
+	b, err := e.json.MarshalLogs(e.single)
+	if err != nil {
+		return fmt.Errorf("encoding as OTLP JSON: %v: %w", err, stele.ErrInvalid)
+	}
+	e.splice = false
+	i := bytes.Index(b, []byte(logRecordsKey))
+	if len(e.emptyRecord) > 0 && i >= 0 && bytes.HasPrefix(b[i+len(logRecordsKey):], e.emptyRecord) {
+		cut := i + len(logRecordsKey)
+		e.prefix = append(e.prefix[:0], b[:cut]...)
+		e.suffix = append(e.suffix[:0], b[cut+len(e.emptyRecord):]...)
+		e.splice = true
+	}
+	return nil
+}
+
+// appendRaw appends lr's raw form to dst.
+func (e *rawEncoder) appendRaw(dst []byte, lr plog.LogRecord) ([]byte, error) {
+	if e.splice {
+		lr.CopyTo(e.bareSlot)
+		b, err := e.json.MarshalLogs(e.bare)
+		if err != nil {
+			return dst, fmt.Errorf("encoding as OTLP JSON: %v: %w", err, stele.ErrInvalid)
+		}
+		if rec, ok := e.recordOf(b); ok {
+			dst = append(dst, e.prefix...)
+			dst = append(dst, rec...)
+			return append(dst, e.suffix...), nil
+		}
+	}
+	lr.CopyTo(e.slot)
+	b, err := e.json.MarshalLogs(e.single)
+	if err != nil {
+		return dst, fmt.Errorf("encoding as OTLP JSON: %v: %w", err, stele.ErrInvalid)
+	}
+	return append(dst, b...), nil
 }
 
 // resource is what a record takes from its resource.
@@ -110,9 +196,19 @@ func resourceFields(r pcommon.Resource) resource {
 
 // mapper holds one request's scratch state.
 type mapper struct {
-	buf   []byte
+	// arena holds the mapped events back to back; each event is a slice
+	// of it (a reallocation leaves earlier events in the old array).
+	arena []byte
 	field string // the attribute or field an error is about
-	json  plog.JSONMarshaler
+	raw   *rawEncoder
+	keys  []string // the attribute keys of the current record, for duplicates
+	// keySet holds keys[:len(keySet)] once a record has more than
+	// linearKeys attributes.
+	keySet map[string]bool
+}
+
+func newMapper() *mapper {
+	return &mapper{raw: newRawEncoder()}
 }
 
 // fields is what a record's attributes map to; used marks the attributes
@@ -120,7 +216,16 @@ type mapper struct {
 type fields struct {
 	action, id, outcome                            string
 	actorID, actorName, actorIP, userAgent, sessID string
-	used                                           map[string]bool
+	used                                           []string
+}
+
+func (f *fields) isUsed(key string) bool {
+	for _, u := range f.used {
+		if u == key {
+			return true
+		}
+	}
+	return false
 }
 
 // scalar is an attribute's string form when it is a string or an integer
@@ -136,7 +241,7 @@ func scalar(v pcommon.Value) (string, bool) {
 }
 
 func (m *mapper) readAttributes(attrs pcommon.Map, eventName string) (fields, error) {
-	f := fields{used: make(map[string]bool, 8)}
+	f := fields{used: make([]string, 0, 8)}
 	take := func(key string, dst *string) {
 		if *dst != "" {
 			return
@@ -144,7 +249,7 @@ func (m *mapper) readAttributes(attrs pcommon.Map, eventName string) (fields, er
 		if v, ok := attrs.Get(key); ok {
 			if s, ok := scalar(v); ok {
 				*dst = s
-				f.used[key] = true
+				f.used = append(f.used, key)
 			}
 		}
 	}
@@ -158,7 +263,7 @@ func (m *mapper) readAttributes(attrs pcommon.Map, eventName string) (fields, er
 			return fmt.Errorf("must be a string, not %s: %w", v.Type(), stele.ErrInvalid)
 		}
 		*dst = v.Str()
-		f.used[key] = true
+		f.used = append(f.used, key)
 		return nil
 	}
 	if err := steleString(keySteleAction, &f.action); err != nil {
@@ -187,7 +292,7 @@ func (m *mapper) readAttributes(attrs pcommon.Map, eventName string) (fields, er
 			// The attribute is dropped only when the action says it
 			// exactly; otherwise it stays searchable as sent.
 			if key != "" && action == name {
-				f.used[key] = true
+				f.used = append(f.used, key)
 			}
 		}
 	}
@@ -199,7 +304,7 @@ func (m *mapper) readAttributes(attrs pcommon.Map, eventName string) (fields, er
 			switch v.Str() {
 			case "success", "failure", "unknown":
 				f.outcome = v.Str()
-				f.used[keyEventOutcome] = true
+				f.used = append(f.used, keyEventOutcome)
 			}
 		}
 	}
@@ -211,7 +316,7 @@ func (m *mapper) readAttributes(attrs pcommon.Map, eventName string) (fields, er
 	if v, ok := attrs.Get(keyClientAddress); ok && v.Type() == pcommon.ValueTypeStr {
 		if addr, err := netip.ParseAddr(v.Str()); err == nil && addr.Zone() == "" {
 			f.actorIP = v.Str()
-			f.used[keyClientAddress] = true
+			f.used = append(f.used, keyClientAddress)
 		}
 	}
 	return f, nil
@@ -261,14 +366,15 @@ func normaliseAction(name string) (string, error) {
 }
 
 // event maps one record.
-func (m *mapper) event(lr plog.LogRecord, res resource, scope pcommon.InstrumentationScope, single plog.Logs) ([]byte, error) {
+func (m *mapper) event(lr plog.LogRecord, res resource, scope pcommon.InstrumentationScope) ([]byte, error) {
 	m.field = ""
 	attrs := lr.Attributes()
 	f, err := m.readAttributes(attrs, lr.EventName())
 	if err != nil {
 		return nil, err
 	}
-	b := m.buf[:0]
+	begin := len(m.arena)
+	b := m.arena
 	b = append(b, `{"action":`...)
 	b = appendString(b, f.action)
 	if f.actorID != "" || f.actorName != "" || f.actorIP != "" || f.userAgent != "" || f.sessID != "" {
@@ -342,19 +448,17 @@ func (m *mapper) event(lr plog.LogRecord, res resource, scope pcommon.Instrument
 	// same name wins; the field is still in raw).
 	b = append(b, `,"attributes":{`...)
 	start := len(b)
-	var seen map[string]bool
-	if attrs.Len() > 0 {
-		seen = make(map[string]bool, attrs.Len())
-	}
+	m.keys = m.keys[:0]
+	clear(m.keySet)
 	for k, v := range attrs.All() {
-		if f.used[k] {
+		if f.isUsed(k) {
 			continue
 		}
-		if seen[k] {
+		if m.seen(k) {
 			m.field = "attributes." + k
 			return nil, fmt.Errorf("a duplicate attribute key: %w", stele.ErrInvalid)
 		}
-		seen[k] = true
+		m.keys = append(m.keys, k)
 		if len(b) > start {
 			b = append(b, ',')
 		}
@@ -363,7 +467,7 @@ func (m *mapper) event(lr plog.LogRecord, res resource, scope pcommon.Instrument
 		}
 	}
 	extra := func(key string, add func([]byte) ([]byte, error)) error {
-		if seen[key] {
+		if m.seen(key) {
 			return nil
 		}
 		if len(b) > start {
@@ -423,17 +527,39 @@ func (m *mapper) event(lr plog.LogRecord, res resource, scope pcommon.Instrument
 	}
 	m.field = ""
 
-	raw, err := m.json.MarshalLogs(single)
-	if err != nil {
-		m.field = "raw"
-		return nil, fmt.Errorf("encoding as OTLP JSON: %v: %w", err, stele.ErrInvalid)
-	}
 	b = append(b, `,"raw":`...)
-	b = append(b, raw...)
+	if b, err = m.raw.appendRaw(b, lr); err != nil {
+		m.field = "raw"
+		return nil, err
+	}
 	b = append(b, '}')
-	m.buf = b
-	return append([]byte(nil), b...), nil
+	m.arena = b
+	return b[begin:len(b):len(b)], nil
 }
+
+// seen reports whether key is among the record's attribute keys so far:
+// a linear scan while there are a handful (most records), a set beyond,
+// so that a record with very many attributes costs no quadratic time.
+func (m *mapper) seen(key string) bool {
+	if len(m.keys) <= linearKeys {
+		for _, k := range m.keys {
+			if k == key {
+				return true
+			}
+		}
+		return false
+	}
+	if m.keySet == nil || len(m.keySet) == 0 {
+		m.keySet = make(map[string]bool, 2*len(m.keys))
+	}
+	for _, k := range m.keys[len(m.keySet):] {
+		m.keySet[k] = true
+	}
+	return m.keySet[key]
+}
+
+// linearKeys is how many attribute keys seen checks by scanning.
+const linearKeys = 32
 
 // appendKeyValue appends "key":value, for an attribute at depth.
 func (m *mapper) appendKeyValue(b []byte, k string, v pcommon.Value, depth int) ([]byte, error) {
