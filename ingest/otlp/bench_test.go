@@ -90,4 +90,3 @@ func BenchmarkMap(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "records/s")
 }
-
