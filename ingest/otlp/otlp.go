@@ -15,6 +15,7 @@ package otlp
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,7 +50,12 @@ const retryAfterSeconds = "5"
 
 // Config configures the intake.
 type Config struct {
-	Sink    ingest.Sink     // where batches are sealed; required
+	Sink ingest.Sink // where batches are sealed; required
+	// Tokens, when set, are the bearer tokens a sender must present
+	// ("Authorization: Bearer <token>", which every OTLP exporter can set
+	// as a header). Empty: no token is asked for, and senders must be
+	// authenticated otherwise (mTLS, a network boundary).
+	Tokens  []string
 	Metrics *ingest.Metrics // per-source counters, source "otlp"; nil counts nothing
 	Logger  *slog.Logger    // nil: slog.Default()
 	MaxBody int64           // bytes after decompression; 0: DefaultMaxBody
@@ -66,6 +72,7 @@ type Route struct {
 // Handler serves POST /v1/logs.
 type Handler struct {
 	cfg    Config
+	tokens [][]byte
 	src    *ingest.Source
 	logger *slog.Logger
 }
@@ -76,6 +83,12 @@ func New(cfg Config) (*Handler, error) {
 		return nil, fmt.Errorf("otlp: no sink: %w", stele.ErrInvalid)
 	}
 	h := &Handler{cfg: cfg, src: cfg.Metrics.Source("otlp"), logger: cfg.Logger}
+	for _, t := range cfg.Tokens {
+		if t == "" {
+			return nil, fmt.Errorf("otlp: an empty token: %w", stele.ErrInvalid)
+		}
+		h.tokens = append(h.tokens, []byte(t))
+	}
 	if h.cfg.MaxBody <= 0 {
 		h.cfg.MaxBody = DefaultMaxBody
 	}
@@ -126,6 +139,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// No encoding to answer in: plain text, as the Collector does.
 		http.Error(w, fmt.Sprintf("415 unsupported media type %q, supported: [%s, %s]",
 			mediaType, contentTypeJSON, contentTypeProto), http.StatusUnsupportedMediaType)
+		return
+	}
+	if !h.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="stele"`)
+		h.writeStatus(w, enc, http.StatusUnauthorized, codeUnauthenticated, "a valid bearer token is required", nil)
 		return
 	}
 	received := h.cfg.Now()
@@ -186,6 +204,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", enc.contentType())
 	w.WriteHeader(http.StatusOK)
 	w.Write(out)
+}
+
+// authorized checks the bearer token, when tokens are configured.
+func (h *Handler) authorized(r *http.Request) bool {
+	if len(h.tokens) == 0 {
+		return true
+	}
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	token = strings.TrimSpace(token)
+	known := 0
+	for _, t := range h.tokens {
+		// Compare with every token, so that the time taken says nothing
+		// about which one (if any) matched.
+		known |= subtle.ConstantTimeCompare(t, []byte(token))
+	}
+	return known == 1
 }
 
 // fail answers err as OTLP/HTTP says: a 4xx or 5xx status and a

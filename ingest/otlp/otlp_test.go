@@ -535,3 +535,52 @@ func count(c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+func TestBearerToken(t *testing.T) {
+	if _, err := otlp.New(otlp.Config{Sink: openLog(t), Tokens: []string{""}}); !errors.Is(err, stele.ErrInvalid) {
+		t.Fatalf("an empty token: %v", err)
+	}
+	l := openLog(t)
+	h, err := otlp.New(otlp.Config{Sink: l, Tokens: []string{"t0ken", "other"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	body := encode(t, sampleLogs(), "application/json")
+	for _, c := range []struct {
+		name, auth string
+		status     int
+	}{
+		{"none", "", 401},
+		{"wrong scheme", "Basic t0ken", 401},
+		{"wrong token", "Bearer t0ke", 401},
+		{"good", "Bearer t0ken", 200},
+		{"the other, lowercase scheme", "bearer other", 200},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+otlp.Path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if c.auth != "" {
+			req.Header.Set("Authorization", c.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: status %d: %s", c.name, resp.StatusCode, out)
+		}
+		if c.status == 401 {
+			if st := status(t, reply{resp.StatusCode, resp.Header.Get("Content-Type"), "", out}, "application/json"); st.Code != 16 {
+				t.Errorf("%s: %v", c.name, st)
+			}
+		}
+	}
+	// Two good requests of two records, whose second record has a
+	// stele.id: sent twice, it is appended once.
+	if l.Size() != 3 {
+		t.Errorf("size %d, want 3", l.Size())
+	}
+}

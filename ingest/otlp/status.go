@@ -17,6 +17,7 @@ const (
 	codeInvalidArgument = 3
 	codeInternal        = 13
 	codeUnavailable     = 14
+	codeUnauthenticated = 16
 )
 
 // Loc is where a log record sits in an ExportLogsServiceRequest.
