@@ -584,3 +584,29 @@ func TestBearerToken(t *testing.T) {
 		t.Errorf("size %d, want 3", l.Size())
 	}
 }
+
+// TestNesting: raw (OTLP JSON) nests four JSON levels per kvlist level
+// under the request envelope, so stele's depth limit of 32 admits bodies
+// and attributes six kvlist levels deep; deeper ones are refused whole.
+func TestNesting(t *testing.T) {
+	for depth := 1; depth <= 8; depth++ {
+		logs := plog.NewLogs()
+		lr := logs.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		m := lr.Body().SetEmptyMap()
+		for range depth - 1 {
+			m = m.PutEmptyMap("d")
+		}
+		m.PutStr("leaf", "x")
+		l := openLog(t)
+		events, _, err := otlp.Map(logs)
+		if err == nil {
+			_, err = ingest.Seal(context.Background(), l, events, receivedAt)
+		}
+		if depth <= 6 && err != nil {
+			t.Errorf("a body %d levels deep: %v", depth, err)
+		}
+		if depth > 6 && !errors.Is(err, stele.ErrInvalid) {
+			t.Errorf("a body %d levels deep: %v, want ErrInvalid", depth, err)
+		}
+	}
+}
