@@ -451,14 +451,16 @@ func (m *mapper) event(lr plog.LogRecord, res resource, scope pcommon.Instrument
 	m.keys = m.keys[:0]
 	clear(m.keySet)
 	for k, v := range attrs.All() {
-		if f.isUsed(k) {
-			continue
-		}
+		// Keys used for a field count too: a second user.id must not
+		// vanish behind the first.
 		if m.seen(k) {
 			m.field = "attributes." + k
 			return nil, fmt.Errorf("a duplicate attribute key: %w", stele.ErrInvalid)
 		}
 		m.keys = append(m.keys, k)
+		if f.isUsed(k) {
+			continue
+		}
 		if len(b) > start {
 			b = append(b, ',')
 		}

@@ -429,6 +429,8 @@ func TestRefusals(t *testing.T) {
 		{"not protobuf", "application/x-protobuf", []byte("this is not protobuf \xff\xff\xff"), 400, ""},
 		{"not json", "application/json", []byte(`{"resourceLogs":[`), 400, ""},
 		{"duplicate attribute key", "application/x-protobuf", withDup, 400, "resourceLogs[1].scopeLogs[0].logRecords[1]"},
+		{"duplicate key of a mapped attribute", "application/json", bytes.Replace(encode(t, sampleLogs(), "application/json"),
+			[]byte(`{"key":"user.name",`), []byte(`{"key":"user.id",`), 1), 400, "resourceLogs[0].scopeLogs[0].logRecords[0] (attributes.user.id)"},
 		{"bad stele.outcome (refused by Seal)", "application/json", func() []byte {
 			logs := sampleLogs()
 			logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutStr("stele.outcome", "great")
@@ -467,7 +469,7 @@ func TestRefusals(t *testing.T) {
 			}
 		})
 	}
-	if got := count(src.Rejected); got != 1+1+3+2+2 {
+	if got := count(src.Rejected); got != 1+1+3+2+2+2 {
 		t.Errorf("rejected %v", got)
 	}
 
