@@ -355,10 +355,7 @@ func (s *server) seal(ctx context.Context, mp *mapper, b *pending, src *ingest.S
 		return
 	}
 	defer b.reset()
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-	}
+	s.sem <- struct{}{} // also during shutdown: every batch holding a token finishes
 	defer func() { <-s.sem }()
 	// A batch that was read is sealed even during shutdown: its senders
 	// consider it delivered. The log answers ErrClosed once it is closed.
