@@ -15,6 +15,7 @@ import (
 	"github.com/stele-log/stele/ingest"
 	"github.com/stele-log/stele/ingest/hec"
 	"github.com/stele-log/stele/ingest/k8saudit"
+	"github.com/stele-log/stele/ingest/otlp"
 	"github.com/stele-log/stele/ingest/syslog"
 )
 
@@ -23,6 +24,8 @@ type intakeFlags struct {
 	hecTokens     listFlag
 	k8sAudit      bool
 	k8sTokens     listFlag
+	otlp          bool
+	otlpTokens    listFlag
 	syslogUDP     string
 	syslogTCP     string
 	syslogTLS     string
@@ -50,6 +53,8 @@ func (f *intakeFlags) register(fs *flagSet) {
 	}
 	fs.BoolVar(&f.k8sAudit, "k8s-audit", true, "accept Kubernetes audit webhooks (audit.k8s.io/v1 EventList) at POST /v1/ingest/k8s")
 	fs.Var(&f.k8sTokens, "k8s-audit-token", "bearer token the kube-apiserver webhook must present (repeatable); none: no token is asked for")
+	fs.BoolVar(&f.otlp, "otlp", true, "accept OpenTelemetry logs (OTLP/HTTP, protobuf or JSON) at POST /v1/logs")
+	fs.Var(&f.otlpTokens, "otlp-token", "bearer token OTLP senders must present (repeatable); none: no token is asked for")
 	fs.StringVar(&f.syslogUDP, "syslog-udp", "", "receive syslog (RFC 5424/3164) over UDP on this address, e.g. 127.0.0.1:5514")
 	fs.StringVar(&f.syslogTCP, "syslog-tcp", "", "receive syslog over TCP (octet-counted or LF-delimited) on this address")
 	fs.StringVar(&f.syslogTLS, "syslog-tls", "", "receive syslog over TLS (RFC 5425) on this address; certificate from --syslog-tls-cert or --tls-cert")
@@ -81,6 +86,15 @@ func (f *intakeFlags) setup(sink ingest.Sink, reg prometheus.Registerer, logger 
 		h, err := k8saudit.New(k8saudit.Config{Sink: sink, Tokens: f.k8sTokens, Metrics: metrics, Logger: logger})
 		if err != nil {
 			return nil, fmt.Errorf("Kubernetes audit intake: %w", err)
+		}
+		for _, r := range h.Routes() {
+			in.routes = append(in.routes, api.Intake{Pattern: r.Pattern, Name: r.Name, Handler: r.Handler})
+		}
+	}
+	if f.otlp {
+		h, err := otlp.New(otlp.Config{Sink: sink, Tokens: f.otlpTokens, Metrics: metrics, Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("OTLP intake: %w", err)
 		}
 		for _, r := range h.Routes() {
 			in.routes = append(in.routes, api.Intake{Pattern: r.Pattern, Name: r.Name, Handler: r.Handler})
