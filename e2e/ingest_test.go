@@ -48,13 +48,15 @@ func needTool(t *testing.T, name string) string {
 }
 
 // TestIngestRealSenders starts the real server with every intake and sends
-// with real clients: util-linux logger over syslog TCP and UDP, a Splunk
-// HEC request as Splunk documents it, and a Kubernetes audit EventList as
+// with real clients: util-linux logger over syslog TCP and UDP,
+// OpenTelemetry's telemetrygen over OTLP/HTTP, a Splunk HEC request as
+// Splunk documents it, and a Kubernetes audit EventList as
 // kube-apiserver's webhook sends it (twice: the auditIDs make the second
 // delivery append nothing). Every event must be sealed, searchable, and
 // keep its original payload in raw.
 func TestIngestRealSenders(t *testing.T) {
 	logger := needTool(t, "logger")
+	telemetrygen := needTool(t, "telemetrygen")
 	tcpPort, udpPort := freePort(t, "tcp"), freePort(t, "udp")
 	dir := filepath.Join(t.TempDir(), "data")
 	srv := startServer(t, dir, "--hec-token", "e2e-hec-token",
@@ -100,6 +102,10 @@ func TestIngestRealSenders(t *testing.T) {
 			t.Fatalf("k8s audit webhook: %d %s", code, body)
 		}
 	}
+
+	host := strings.TrimPrefix(srv.url, "http://")
+	run(telemetrygen, "logs", "--otlp-http", "--otlp-insecure", "--otlp-endpoint", host, "--logs", "50", "--rate", "0",
+		"--workers", "1", "--body", "audit me", "--otlp-attributes", `service.name="billing"`, "--telemetry-attributes", `event.name="invoice.approve"`)
 
 	// Syslog is batched per connection: wait (bounded) for the log to hold
 	// everything.
@@ -151,8 +157,11 @@ func TestIngestRealSenders(t *testing.T) {
 			k8s += len(rs)
 		}
 	}
-	if k8s == 0 || len(records) != 3+k8s {
-		t.Errorf("%d records: 3 from syslog and HEC and %d from the EventList sent twice (once appended)", len(records), k8s)
+	if otel := byAction["invoice.approve"]; len(otel) != 50 || otel[0]["source"].(map[string]any)["service"] != "billing" || otel[0]["message"] != "audit me" {
+		t.Errorf("telemetrygen's 50 OTLP records: %d, first %v", len(otel), otel[:min(1, len(otel))])
+	}
+	if k8s == 0 || len(records) != 3+50+k8s {
+		t.Errorf("%d records: 3 from syslog and HEC, 50 from OTLP and %d from the EventList sent twice (once appended)", len(records), k8s)
 	}
 	// Searchable through the mapped fields, proven like any event.
 	res := mustRun(t, nil, "query", "--url", srv.url, "--format", "ndjson", "outcome:failure actor:root")
@@ -167,7 +176,7 @@ func TestIngestRealSenders(t *testing.T) {
 	var m bytes.Buffer
 	m.ReadFrom(resp.Body)
 	resp.Body.Close()
-	for _, src := range []string{"syslog_tcp", "syslog_udp", "hec", "k8s_audit"} {
+	for _, src := range []string{"syslog_tcp", "syslog_udp", "hec", "k8s_audit", "otlp"} {
 		if !strings.Contains(m.String(), `stele_ingest_accepted_total{source="`+src+`"}`) {
 			t.Errorf("/metrics has no accepted counter for %s", src)
 		}
