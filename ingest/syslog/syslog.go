@@ -5,9 +5,10 @@
 //
 // Each message becomes one event (mapping in docs/ingest/syslog.md) whose
 // raw field is the message as received. Messages of one connection are
-// sealed in batches through ingest.Seal; while a batch is being sealed the
-// connection is not read, so a slow log pushes back on TCP senders and
-// memory stays bounded. A message that is not syslog, is too large, or maps
+// sealed in batches through ingest.Seal, one at a time: the next batch is
+// built while one seals, and once it is full the connection is not read, so
+// a slow log pushes back on TCP senders and memory stays bounded (two
+// batches per connection). A message that is not syslog, is too large, or maps
 // to an invalid event is still recorded (syslog.unparsed, syslog.oversized)
 // and counted as rejected: one bad message never refuses its batch.
 //
@@ -267,26 +268,46 @@ func datagram(b []byte, max int) frame {
 }
 
 // batch maps the items it receives and seals them in batches until in is
-// closed.
+// closed. One batch is sealed while the next is built (so mapping overlaps
+// the fsync); when that one is full too, batch stops receiving, and the
+// connection stops being read.
 func (s *server) batch(ctx context.Context, in <-chan item, src *ingest.Source) {
+	full := make(chan *pending)
+	free := make(chan *pending, 2)
+	free <- new(pending)
+	free <- new(pending)
+	sealed := make(chan struct{})
+	go func() {
+		defer close(sealed)
+		mp := newMapper(s.cfg.Now) // for remapping; a mapper is not shared
+		for b := range full {
+			s.seal(ctx, mp, b, src)
+			free <- b
+		}
+	}()
 	mp := newMapper(s.cfg.Now)
+	b := <-free
 	var (
-		b     pending
 		timer *time.Timer
 		tick  <-chan time.Time
 	)
 	flush := func() {
 		if timer != nil {
 			timer.Stop()
-			tick = nil
 		}
-		s.seal(ctx, mp, &b, src)
+		tick = nil
+		if len(b.events) > 0 {
+			full <- b
+			b = <-free
+		}
 	}
 	for {
 		select {
 		case it, ok := <-in:
 			if !ok {
 				flush()
+				close(full)
+				<-sealed
 				return
 			}
 			b.add(mp, it)
@@ -302,8 +323,7 @@ func (s *server) batch(ctx context.Context, in <-chan item, src *ingest.Source) 
 				flush()
 			}
 		case <-tick:
-			tick = nil
-			s.seal(ctx, mp, &b, src)
+			flush()
 		}
 	}
 }
