@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -507,4 +508,61 @@ func count(c prometheus.Counter) float64 {
 		panic(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// flakySink answers each Append with the next error of errs, then appends.
+type flakySink struct {
+	ingest.Sink
+	mu   sync.Mutex
+	errs []error
+}
+
+func (f *flakySink) Append(ctx context.Context, batch *stele.Batch, out *stele.Sealed) error {
+	f.mu.Lock()
+	var err error
+	if len(f.errs) > 0 {
+		err, f.errs = f.errs[0], f.errs[1:]
+	}
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return f.Sink.Append(ctx, batch, out)
+}
+
+// TestSealErrors checks that a log that pushes back is retried until the
+// batch is sealed, and that a batch the log refuses for good is counted as
+// rejected.
+func TestSealErrors(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		errs     []error
+		size     uint64
+		acc, rej float64
+	}{
+		{"unavailable, then disk full, then sealed", []error{stele.ErrUnavailable, stele.ErrDiskFull}, 2, 2, 0},
+		{"failed", []error{stele.ErrFailed}, 0, 0, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := openLog(t)
+			m := ingest.NewMetrics(prometheus.NewRegistry())
+			sink := &flakySink{Sink: l, errs: c.errs}
+			s, err := newServer(Config{Sink: sink, Metrics: m, Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := make(chan item)
+			done := make(chan struct{})
+			go func() { defer close(done); s.batch(context.Background(), in, m.Source("test")) }()
+			for _, msg := range []string{"<13>1 - h a - - - one", "<13>1 - h a - - - two"} {
+				in <- item{fr: datagram([]byte(msg), s.cfg.MaxMessage)}
+			}
+			close(in)
+			<-done
+			src := m.Source("test")
+			if l.Size() != c.size || count(src.Accepted) != c.acc || count(src.Rejected) != c.rej {
+				t.Errorf("log %d, accepted %v, rejected %v", l.Size(), count(src.Accepted), count(src.Rejected))
+			}
+		})
+	}
 }
