@@ -2,6 +2,7 @@ package syslog
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"testing"
@@ -18,6 +19,15 @@ func FuzzSyslogFrames(f *testing.F) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		const max = 512
+		// The hand-written string encoder agrees with encoding/json.
+		std, _ := json.Marshal(string(stream))
+		var want, got string
+		if err := json.Unmarshal(std, &want); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(appendString(nil, string(stream)), &got); err != nil || got != want {
+			t.Fatalf("appendString: %q, %v; encoding/json: %q", got, err, want)
+		}
 		fr := newFrameReader(bytes.NewReader(stream), max)
 		mp := newMapper(func() time.Time { return now })
 		for range 1000 {

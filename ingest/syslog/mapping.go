@@ -3,7 +3,6 @@ package syslog
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -80,7 +79,6 @@ type mapper struct {
 	peer     string // peerAddr, canonical, or ""
 	m5424    gosyslog.Machine
 	m3164    gosyslog.Machine
-	encBuf   bytes.Buffer
 }
 
 // yearOf is the RFC 3164 year strategy: the receive clock's year.
@@ -383,17 +381,4 @@ func (mp *mapper) remap(msg []byte, attempt int, reason string) *event {
 	default:
 		return mp.oversized(msg, int64(len(msg)), reason)
 	}
-}
-
-// encode renders ev as compact JSON without HTML escaping.
-func (mp *mapper) encode(ev *event) []byte {
-	mp.encBuf.Reset()
-	enc := json.NewEncoder(&mp.encBuf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(ev); err != nil {
-		// Only strings, maps of strings and numbers: cannot fail.
-		panic(fmt.Sprintf("syslog: encoding an event: %v", err))
-	}
-	out := bytes.TrimSuffix(mp.encBuf.Bytes(), []byte("\n"))
-	return bytes.Clone(out)
 }
