@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -179,6 +180,79 @@ func TestIngestRealSenders(t *testing.T) {
 	for _, src := range []string{"syslog_tcp", "syslog_udp", "hec", "k8s_audit", "otlp"} {
 		if !strings.Contains(m.String(), `stele_ingest_accepted_total{source="`+src+`"}`) {
 			t.Errorf("/metrics has no accepted counter for %s", src)
+		}
+	}
+}
+
+// TestIngestRsyslogForwarding runs a real rsyslogd from a private config:
+// it receives with imtcp and forwards everything to stele with omfwd,
+// octet-counted RFC 5424 — the one-line config of docs/ingest/syslog.md.
+func TestIngestRsyslogForwarding(t *testing.T) {
+	rsyslogd := needTool(t, "rsyslogd")
+	logger := needTool(t, "logger")
+	stelePort, inPort := freePort(t, "tcp"), freePort(t, "tcp")
+	work := t.TempDir()
+	srv := startServer(t, filepath.Join(work, "data"), "--syslog-tcp", "127.0.0.1:"+strconv.Itoa(stelePort))
+
+	conf := filepath.Join(work, "rsyslog.conf")
+	writeFile(t, conf, []byte(`global(workDirectory="`+work+`")
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port="`+strconv.Itoa(inPort)+`")
+*.* action(type="omfwd" target="127.0.0.1" port="`+strconv.Itoa(stelePort)+`" protocol="tcp"
+           TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
+`))
+	cmd := exec.Command(rsyslogd, "-n", "-f", conf, "-i", filepath.Join(work, "rsyslogd.pid"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("rsyslogd output:\n%s", out.String())
+		}
+	})
+	// Wait (bounded) until rsyslogd listens, then send through it.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(inPort))
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rsyslogd does not listen on %d: %v", inPort, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	const n = 20
+	for i := range n {
+		if msg, err := exec.Command(logger, "--tcp", "--server", "127.0.0.1", "--port", strconv.Itoa(inPort), "-t", "sudo",
+			fmt.Sprintf("pam_unix(sudo:auth): authentication failure %d; user=alice", i)).CombinedOutput(); err != nil {
+			t.Fatalf("logger: %v %s", err, msg)
+		}
+	}
+	var got []map[string]any
+	for deadline := time.Now().Add(20 * time.Second); len(got) < n && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		res := mustRun(t, nil, "export", "--url", srv.url, "source.service:sudo")
+		got = got[:0]
+		for line := range strings.Lines(res.stdout) {
+			var rec map[string]any
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, rec)
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("%d of %d messages forwarded by rsyslog arrived", len(got), n)
+	}
+	for i, rec := range got {
+		raw, _ := rec["raw"].(string)
+		if !strings.HasPrefix(raw, "<") || !strings.Contains(raw, fmt.Sprintf("authentication failure %d;", i)) || rec["action"] != "syslog.sudo" {
+			t.Fatalf("message %d: action %v raw %q", i, rec["action"], raw)
 		}
 	}
 }
