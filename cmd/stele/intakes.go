@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -31,6 +32,7 @@ type intakeFlags struct {
 	syslogTLS     string
 	syslogTLSCert string
 	syslogTLSKey  string
+	maxBatches    int
 }
 
 // listFlag is a repeatable string flag that also takes comma-separated lists.
@@ -55,6 +57,7 @@ func (f *intakeFlags) register(fs *flagSet) {
 	fs.Var(&f.k8sTokens, "k8s-audit-token", "bearer token the kube-apiserver webhook must present (repeatable); none: no token is asked for")
 	fs.BoolVar(&f.otlp, "otlp", true, "accept OpenTelemetry logs (OTLP/HTTP, protobuf or JSON) at POST /v1/logs")
 	fs.Var(&f.otlpTokens, "otlp-token", "bearer token OTLP senders must present (repeatable); none: no token is asked for")
+	fs.IntVar(&f.maxBatches, "ingest-max-batches", 32, "batches the intakes may seal at once; beyond that, senders get 503 + Retry-After (syslog TCP: not read) after waiting 2s")
 	fs.StringVar(&f.syslogUDP, "syslog-udp", "", "receive syslog (RFC 5424/3164) over UDP on this address, e.g. 127.0.0.1:5514")
 	fs.StringVar(&f.syslogTCP, "syslog-tcp", "", "receive syslog over TCP (octet-counted or LF-delimited) on this address")
 	fs.StringVar(&f.syslogTLS, "syslog-tls", "", "receive syslog over TLS (RFC 5425) on this address; certificate from --syslog-tls-cert or --tls-cert")
@@ -72,6 +75,7 @@ type intakes struct {
 // setup builds the HTTP intakes and opens the syslog listeners.
 func (f *intakeFlags) setup(sink ingest.Sink, reg prometheus.Registerer, logger *slog.Logger, tlsCert, tlsKey string) (*intakes, error) {
 	metrics := ingest.NewMetrics(reg)
+	sink = ingest.LimitSink(sink, f.maxBatches, 2*time.Second)
 	in := &intakes{}
 	if len(f.hecTokens) > 0 {
 		h, err := hec.New(hec.Config{Sink: sink, Tokens: f.hecTokens, Metrics: metrics, Logger: logger})
