@@ -82,27 +82,21 @@ func (f *intakeFlags) setup(sink ingest.Sink, reg prometheus.Registerer, logger 
 		if err != nil {
 			return nil, fmt.Errorf("Splunk HEC intake: %w", err)
 		}
-		for _, r := range h.Routes() {
-			in.routes = append(in.routes, api.Intake{Pattern: r.Pattern, Name: r.Name, Handler: r.Handler})
-		}
+		in.mount(h.Routes())
 	}
 	if f.k8sAudit {
 		h, err := k8saudit.New(k8saudit.Config{Sink: sink, Tokens: f.k8sTokens, Metrics: metrics, Logger: logger})
 		if err != nil {
 			return nil, fmt.Errorf("Kubernetes audit intake: %w", err)
 		}
-		for _, r := range h.Routes() {
-			in.routes = append(in.routes, api.Intake{Pattern: r.Pattern, Name: r.Name, Handler: r.Handler})
-		}
+		in.mount(h.Routes())
 	}
 	if f.otlp {
 		h, err := otlp.New(otlp.Config{Sink: sink, Tokens: f.otlpTokens, Metrics: metrics, Logger: logger})
 		if err != nil {
 			return nil, fmt.Errorf("OTLP intake: %w", err)
 		}
-		for _, r := range h.Routes() {
-			in.routes = append(in.routes, api.Intake{Pattern: r.Pattern, Name: r.Name, Handler: r.Handler})
-		}
+		in.mount(h.Routes())
 	}
 	cfg := syslog.Config{Sink: sink, Metrics: metrics, Logger: logger}
 	if f.syslogUDP != "" {
@@ -170,6 +164,13 @@ func (in *intakes) run(ctx context.Context, logger *slog.Logger) (wait func()) {
 		}()
 	}
 	return wg.Wait
+}
+
+// mount adds an adapter's HTTP endpoints to the API server's.
+func (in *intakes) mount(routes []ingest.Route) {
+	for _, r := range routes {
+		in.routes = append(in.routes, api.Intake{Pattern: r.Pattern, Name: r.Name, Handler: r.Handler})
+	}
 }
 
 func (in *intakes) close() {

@@ -12,7 +12,6 @@ package hec
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,17 +47,10 @@ type Config struct {
 	Now     func() time.Time
 }
 
-// Route is one HTTP endpoint of the intake, for api.Config.Intakes.
-type Route struct {
-	Pattern string // a ServeMux pattern
-	Name    string // the route label in HTTP metrics
-	Handler http.Handler
-}
-
 // Handler serves the HEC endpoints.
 type Handler struct {
 	cfg    Config
-	tokens [][]byte
+	tokens ingest.Tokens
 	src    *ingest.Source
 	logger *slog.Logger
 }
@@ -72,11 +64,9 @@ func New(cfg Config) (*Handler, error) {
 		return nil, fmt.Errorf("hec: no tokens configured: %w", stele.ErrInvalid)
 	}
 	h := &Handler{cfg: cfg, src: cfg.Metrics.Source("hec"), logger: cfg.Logger}
-	for _, t := range cfg.Tokens {
-		if t == "" {
-			return nil, fmt.Errorf("hec: an empty token: %w", stele.ErrInvalid)
-		}
-		h.tokens = append(h.tokens, []byte(t))
+	var err error
+	if h.tokens, err = ingest.NewTokens(cfg.Tokens); err != nil {
+		return nil, fmt.Errorf("hec: %w", err)
 	}
 	if cfg.Action != "" {
 		if _, err := stele.ParseEvents([]byte(`{"action":`+strconv.Quote(cfg.Action)+`}`), false, time.Now()); err != nil {
@@ -97,16 +87,16 @@ func New(cfg Config) (*Handler, error) {
 
 // Routes returns the endpoints: the JSON event endpoint under its three
 // names, the raw endpoint and the health check.
-func (h *Handler) Routes() []Route {
+func (h *Handler) Routes() []ingest.Route {
 	event := http.HandlerFunc(h.serveEvent)
-	return []Route{
-		{"POST /services/collector", "ingest_hec_event", event},
-		{"POST /services/collector/event", "ingest_hec_event", event},
-		{"POST /services/collector/event/1.0", "ingest_hec_event", event},
-		{"POST /services/collector/raw", "ingest_hec_raw", http.HandlerFunc(h.serveRaw)},
-		{"POST /services/collector/raw/1.0", "ingest_hec_raw", http.HandlerFunc(h.serveRaw)},
-		{"GET /services/collector/health", "ingest_hec_health", http.HandlerFunc(h.serveHealth)},
-		{"GET /services/collector/health/1.0", "ingest_hec_health", http.HandlerFunc(h.serveHealth)},
+	return []ingest.Route{
+		{Pattern: "POST /services/collector", Name: "ingest_hec_event", Handler: event},
+		{Pattern: "POST /services/collector/event", Name: "ingest_hec_event", Handler: event},
+		{Pattern: "POST /services/collector/event/1.0", Name: "ingest_hec_event", Handler: event},
+		{Pattern: "POST /services/collector/raw", Name: "ingest_hec_raw", Handler: http.HandlerFunc(h.serveRaw)},
+		{Pattern: "POST /services/collector/raw/1.0", Name: "ingest_hec_raw", Handler: http.HandlerFunc(h.serveRaw)},
+		{Pattern: "GET /services/collector/health", Name: "ingest_hec_health", Handler: http.HandlerFunc(h.serveHealth)},
+		{Pattern: "GET /services/collector/health/1.0", Name: "ingest_hec_health", Handler: http.HandlerFunc(h.serveHealth)},
 	}
 }
 
@@ -190,13 +180,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) bool {
 		writeReply(w, http.StatusUnauthorized, codeTokenRequired, textTokenRequired, noEventNumber)
 		return false
 	}
-	known := 0
-	for _, t := range h.tokens {
-		// Compare with every token, so that the time taken says nothing
-		// about which one (if any) matched.
-		known |= subtle.ConstantTimeCompare(t, []byte(token))
-	}
-	if known != 1 {
+	if !h.tokens.Match(token) {
 		writeReply(w, http.StatusForbidden, codeInvalidToken, textInvalidToken, noEventNumber)
 		return false
 	}

@@ -12,13 +12,11 @@ package k8saudit
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/stele-log/stele"
@@ -47,17 +45,10 @@ type Config struct {
 	Now       func() time.Time
 }
 
-// Route is one HTTP endpoint of the intake, for api.Config.Intakes.
-type Route struct {
-	Pattern string // a ServeMux pattern
-	Name    string // the route label in HTTP metrics
-	Handler http.Handler
-}
-
 // Handler serves the webhook endpoint.
 type Handler struct {
 	cfg    Config
-	tokens [][]byte
+	tokens ingest.Tokens
 	src    *ingest.Source
 	logger *slog.Logger
 }
@@ -68,11 +59,9 @@ func New(cfg Config) (*Handler, error) {
 		return nil, fmt.Errorf("k8saudit: no sink: %w", stele.ErrInvalid)
 	}
 	h := &Handler{cfg: cfg, src: cfg.Metrics.Source("k8s_audit"), logger: cfg.Logger}
-	for _, t := range cfg.Tokens {
-		if t == "" {
-			return nil, fmt.Errorf("k8saudit: an empty token: %w", stele.ErrInvalid)
-		}
-		h.tokens = append(h.tokens, []byte(t))
+	var err error
+	if h.tokens, err = ingest.NewTokens(cfg.Tokens); err != nil {
+		return nil, fmt.Errorf("k8saudit: %w", err)
 	}
 	if h.cfg.MaxBody <= 0 {
 		h.cfg.MaxBody = DefaultMaxBody
@@ -87,8 +76,8 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Routes returns the endpoint.
-func (h *Handler) Routes() []Route {
-	return []Route{{"POST /v1/ingest/k8s", "ingest_k8s_audit", h}}
+func (h *Handler) Routes() []ingest.Route {
+	return []ingest.Route{{Pattern: "POST /v1/ingest/k8s", Name: "ingest_k8s_audit", Handler: h}}
 }
 
 // ServeHTTP takes one EventList.
@@ -147,21 +136,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeStatus(w, http.StatusOK, "", "")
 }
 
-func (h *Handler) authorize(r *http.Request) bool {
-	if len(h.tokens) == 0 {
-		return true
-	}
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	token = strings.TrimSpace(token)
-	known := 0
-	for _, t := range h.tokens {
-		known |= subtle.ConstantTimeCompare(t, []byte(token))
-	}
-	return known == 1
-}
+func (h *Handler) authorize(r *http.Request) bool { return h.tokens.Bearer(r) }
 
 // status is meta/v1 Status, the shape the apiserver logs from a webhook
 // that answers with an error.

@@ -15,7 +15,6 @@ package otlp
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,17 +61,10 @@ type Config struct {
 	Now     func() time.Time
 }
 
-// Route is one HTTP endpoint of the intake, for api.Config.Intakes.
-type Route struct {
-	Pattern string // a ServeMux pattern
-	Name    string // the route label in HTTP metrics
-	Handler http.Handler
-}
-
 // Handler serves POST /v1/logs.
 type Handler struct {
 	cfg    Config
-	tokens [][]byte
+	tokens ingest.Tokens
 	src    *ingest.Source
 	logger *slog.Logger
 }
@@ -83,11 +75,9 @@ func New(cfg Config) (*Handler, error) {
 		return nil, fmt.Errorf("otlp: no sink: %w", stele.ErrInvalid)
 	}
 	h := &Handler{cfg: cfg, src: cfg.Metrics.Source("otlp"), logger: cfg.Logger}
-	for _, t := range cfg.Tokens {
-		if t == "" {
-			return nil, fmt.Errorf("otlp: an empty token: %w", stele.ErrInvalid)
-		}
-		h.tokens = append(h.tokens, []byte(t))
+	var err error
+	if h.tokens, err = ingest.NewTokens(cfg.Tokens); err != nil {
+		return nil, fmt.Errorf("otlp: %w", err)
 	}
 	if h.cfg.MaxBody <= 0 {
 		h.cfg.MaxBody = DefaultMaxBody
@@ -102,8 +92,8 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Routes returns the intake's one endpoint, POST /v1/logs.
-func (h *Handler) Routes() []Route {
-	return []Route{{"POST " + Path, "ingest_otlp_logs", h}}
+func (h *Handler) Routes() []ingest.Route {
+	return []ingest.Route{{Pattern: "POST " + Path, Name: "ingest_otlp_logs", Handler: h}}
 }
 
 // encoding is how a request (and so its response) is encoded.
@@ -207,23 +197,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // authorized checks the bearer token, when tokens are configured.
-func (h *Handler) authorized(r *http.Request) bool {
-	if len(h.tokens) == 0 {
-		return true
-	}
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	token = strings.TrimSpace(token)
-	known := 0
-	for _, t := range h.tokens {
-		// Compare with every token, so that the time taken says nothing
-		// about which one (if any) matched.
-		known |= subtle.ConstantTimeCompare(t, []byte(token))
-	}
-	return known == 1
-}
+func (h *Handler) authorized(r *http.Request) bool { return h.tokens.Bearer(r) }
 
 // fail answers err as OTLP/HTTP says: a 4xx or 5xx status and a
 // google.rpc.Status body in the request's encoding. It is the one place
