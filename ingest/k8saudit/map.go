@@ -2,6 +2,8 @@ package k8saudit
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/stele-log/stele"
+	"github.com/stele-log/stele/internal/jcs"
 )
 
 // ItemError is an audit event that cannot be mapped. It wraps
@@ -95,13 +98,16 @@ func mapEvent(ev *Event, raw []byte, allStages bool) ([]byte, error) {
 		"outcome":    outcome(ev),
 		"raw":        json.RawMessage(raw),
 	}
-	// The auditID names the request; with every stage kept, each stage is
-	// its own event and needs its own key.
-	id := ev.AuditID
-	if allStages {
-		id += "." + ev.Stage
+	// The idempotency key is the event's content, not its auditID: a client
+	// sets the auditID (the Audit-ID request header), so two different
+	// requests can share one, and one can be longer than a stele id. An
+	// apiserver's redelivery resends the same event, and gets the same id.
+	canon, err := jcs.Canonicalize(nil, raw)
+	if err != nil {
+		return nil, fmt.Errorf("not valid JSON: %v", err)
 	}
-	out["id"] = id
+	sum := sha256.Sum256(canon)
+	out["id"] = "k8s-" + hex.EncodeToString(sum[:16])
 	msg := ev.Verb
 	if ev.RequestURI != "" {
 		msg += " " + ev.RequestURI
