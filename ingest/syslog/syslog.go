@@ -120,9 +120,11 @@ type item struct {
 	peer netip.Addr
 }
 
-// ServeTCP accepts syslog connections on ln until ctx is done or ln fails,
-// then closes ln and every connection, waits for their last batches to be
-// sealed and returns (nil after ctx is done). For TLS (RFC 5425) pass a
+// ServeTCP accepts syslog connections on ln until ctx is done (or ln is
+// closed), then closes ln and every connection, waits for their last
+// batches to be sealed and returns (nil after ctx is done). Other accept
+// errors (out of file descriptors, say) are logged and retried with
+// backoff. For TLS (RFC 5425) pass a
 // tls.Listener: connections are then counted as source syslog_tls.
 func ServeTCP(ctx context.Context, ln net.Listener, cfg Config) error {
 	s, err := newServer(cfg)
@@ -131,6 +133,7 @@ func ServeTCP(ctx context.Context, ln net.Listener, cfg Config) error {
 	}
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	defer ln.Close() // a listener that stops accepting must not stay bound
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	delay := 5 * time.Millisecond
@@ -140,13 +143,19 @@ func ServeTCP(ctx context.Context, ln net.Listener, cfg Config) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(delay)
-				delay = min(2*delay, time.Second)
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("syslog: accept: %w", err)
 			}
-			return fmt.Errorf("syslog: accept: %w", err)
+			// Out of file descriptors, an aborted connection, a timeout:
+			// back off and keep accepting, as net/http does.
+			s.warn.Warn("syslog: accept failed; retrying", "err", err, "retry_in", delay.String())
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+				return nil
+			}
+			delay = min(2*delay, time.Second)
+			continue
 		}
 		delay = 5 * time.Millisecond
 		wg.Add(1)

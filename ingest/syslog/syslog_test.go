@@ -16,6 +16,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -564,5 +565,50 @@ func TestSealErrors(t *testing.T) {
 				t.Errorf("log %d, accepted %v, rejected %v", l.Size(), count(src.Accepted), count(src.Rejected))
 			}
 		})
+	}
+}
+
+// flakyListener fails its first Accepts like a process out of file
+// descriptors.
+type flakyListener struct {
+	net.Listener
+	fails int
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.fails > 0 {
+		l.fails--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
+	}
+	return l.Listener.Accept()
+}
+
+// TestAcceptErrorsAreRetried: running out of file descriptors for a moment
+// must not stop the listener for good.
+func TestAcceptErrorsAreRetried(t *testing.T) {
+	l := openLog(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServeTCP(ctx, &flakyListener{Listener: ln, fails: 3}, Config{Sink: l, BatchDelay: time.Millisecond}) }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("<13>1 2026-11-01T10:00:00Z host app - - - after the errors\n"))
+	c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Size() < 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("ServeTCP: %v", err)
+	}
+	if l.Size() != 1 {
+		t.Fatalf("the message after the accept errors was not sealed (size %d)", l.Size())
 	}
 }
