@@ -593,7 +593,9 @@ func TestAcceptErrorsAreRetried(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- ServeTCP(ctx, &flakyListener{Listener: ln, fails: 3}, Config{Sink: l, BatchDelay: time.Millisecond}) }()
+	go func() {
+		done <- ServeTCP(ctx, &flakyListener{Listener: ln, fails: 3}, Config{Sink: l, BatchDelay: time.Millisecond})
+	}()
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
