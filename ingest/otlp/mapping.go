@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/stele-log/stele"
+	"github.com/stele-log/stele/internal/jcs"
 )
 
 // DefaultAction is the action of a record that names none.
@@ -376,7 +377,7 @@ func (m *mapper) event(lr plog.LogRecord, res resource, scope pcommon.Instrument
 	begin := len(m.arena)
 	b := m.arena
 	b = append(b, `{"action":`...)
-	b = appendString(b, f.action)
+	b = jcs.AppendQuoted(b, f.action)
 	if f.actorID != "" || f.actorName != "" || f.actorIP != "" || f.userAgent != "" || f.sessID != "" {
 		b = append(b, `,"actor":{`...)
 		first := true
@@ -390,9 +391,9 @@ func (m *mapper) event(lr plog.LogRecord, res resource, scope pcommon.Instrument
 				b = append(b, ',')
 			}
 			first = false
-			b = appendString(b, kv.k)
+			b = jcs.AppendQuoted(b, kv.k)
 			b = append(b, ':')
-			b = appendString(b, kv.v)
+			b = jcs.AppendQuoted(b, kv.v)
 		}
 		b = append(b, '}')
 	}
@@ -400,24 +401,24 @@ func (m *mapper) event(lr plog.LogRecord, res resource, scope pcommon.Instrument
 		b = append(b, `,"source":{`...)
 		if res.service != "" {
 			b = append(b, `"service":`...)
-			b = appendString(b, res.service)
+			b = jcs.AppendQuoted(b, res.service)
 		}
 		if res.host != "" {
 			if res.service != "" {
 				b = append(b, ',')
 			}
 			b = append(b, `"host":`...)
-			b = appendString(b, res.host)
+			b = jcs.AppendQuoted(b, res.host)
 		}
 		b = append(b, '}')
 	}
 	if f.outcome != "" {
 		b = append(b, `,"outcome":`...)
-		b = appendString(b, f.outcome)
+		b = jcs.AppendQuoted(b, f.outcome)
 	}
 	if f.id != "" {
 		b = append(b, `,"id":`...)
-		b = appendString(b, f.id)
+		b = jcs.AppendQuoted(b, f.id)
 	}
 	body := lr.Body()
 	if body.Type() == pcommon.ValueTypeStr && body.Str() != "" {
@@ -426,7 +427,7 @@ func (m *mapper) event(lr plog.LogRecord, res resource, scope pcommon.Instrument
 			return nil, fmt.Errorf("invalid UTF-8: %w", stele.ErrInvalid)
 		}
 		b = append(b, `,"message":`...)
-		b = appendString(b, body.Str())
+		b = jcs.AppendQuoted(b, body.Str())
 	}
 	if tid := lr.TraceID(); !tid.IsEmpty() {
 		b = append(b, `,"request_id":"`...)
@@ -475,7 +476,7 @@ func (m *mapper) event(lr plog.LogRecord, res resource, scope pcommon.Instrument
 		if len(b) > start {
 			b = append(b, ',')
 		}
-		b = appendString(b, key)
+		b = jcs.AppendQuoted(b, key)
 		b = append(b, ':')
 		b, err = add(b)
 		return err
@@ -485,7 +486,7 @@ func (m *mapper) event(lr plog.LogRecord, res resource, scope pcommon.Instrument
 			if !utf8.ValidString(s) {
 				return b, fmt.Errorf("invalid UTF-8: %w", stele.ErrInvalid)
 			}
-			return appendString(b, s), nil
+			return jcs.AppendQuoted(b, s), nil
 		}
 	}
 	if s := lr.SeverityText(); s != "" {
@@ -569,7 +570,7 @@ func (m *mapper) appendKeyValue(b []byte, k string, v pcommon.Value, depth int) 
 		m.field = "attributes"
 		return b, fmt.Errorf("an attribute key is not valid UTF-8: %w", stele.ErrInvalid)
 	}
-	b = appendString(b, k)
+	b = jcs.AppendQuoted(b, k)
 	b = append(b, ':')
 	b, err := m.appendValue(b, v, depth)
 	if err != nil && m.field == "" {
@@ -591,7 +592,7 @@ func (m *mapper) appendValue(b []byte, v pcommon.Value, depth int) ([]byte, erro
 		if !utf8.ValidString(v.Str()) {
 			return b, fmt.Errorf("invalid UTF-8: %w", stele.ErrInvalid)
 		}
-		return appendString(b, v.Str()), nil
+		return jcs.AppendQuoted(b, v.Str()), nil
 	case pcommon.ValueTypeBool:
 		return strconv.AppendBool(b, v.Bool()), nil
 	case pcommon.ValueTypeInt:
@@ -640,7 +641,7 @@ func (m *mapper) appendValue(b []byte, v pcommon.Value, depth int) ([]byte, erro
 			if !utf8.ValidString(k) {
 				return b, fmt.Errorf("a key is not valid UTF-8: %w", stele.ErrInvalid)
 			}
-			b = appendString(b, k)
+			b = jcs.AppendQuoted(b, k)
 			b = append(b, ':')
 			if b, err = m.appendValue(b, e, depth+1); err != nil {
 				return b, err
@@ -665,34 +666,4 @@ func (m *mapper) appendValue(b []byte, v pcommon.Value, depth int) ([]byte, erro
 		return append(b, ']'), nil
 	}
 	return b, fmt.Errorf("an AnyValue of unknown type %d: %w", v.Type(), stele.ErrInvalid)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s (valid UTF-8) as a JSON string.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -3,7 +3,8 @@ package syslog
 import (
 	"fmt"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/stele-log/stele/internal/jcs"
 )
 
 // encode renders ev as one line of compact JSON. It is written out by hand
@@ -13,7 +14,7 @@ import (
 func (mp *mapper) encode(ev *event) []byte {
 	b := make([]byte, 0, 256+2*len(ev.Message))
 	b = append(b, `{"action":`...)
-	b = appendString(b, ev.Action)
+	b = jcs.AppendQuoted(b, ev.Action)
 	if a := ev.Actor; a != nil {
 		b = append(b, `,"actor":{`...)
 		b = appendFields(b, "type", a.Type, "id", a.ID, "name", a.Name, "ip", a.IP)
@@ -35,9 +36,9 @@ func (mp *mapper) encode(ev *event) []byte {
 	} {
 		if f.val != "" {
 			b = append(b, ',')
-			b = appendString(b, f.key)
+			b = jcs.AppendQuoted(b, f.key)
 			b = append(b, ':')
-			b = appendString(b, f.val)
+			b = jcs.AppendQuoted(b, f.val)
 		}
 	}
 	if len(ev.Attributes) > 0 {
@@ -62,9 +63,9 @@ func appendFields(b []byte, kv ...string) []byte {
 			b = append(b, ',')
 		}
 		first = false
-		b = appendString(b, kv[i])
+		b = jcs.AppendQuoted(b, kv[i])
 		b = append(b, ':')
-		b = appendString(b, kv[i+1])
+		b = jcs.AppendQuoted(b, kv[i+1])
 	}
 	return b
 }
@@ -73,7 +74,7 @@ func appendFields(b []byte, kv ...string) []byte {
 func appendValue(b []byte, v any) []byte {
 	switch v := v.(type) {
 	case string:
-		return appendString(b, v)
+		return jcs.AppendQuoted(b, v)
 	case int64:
 		return strconv.AppendInt(b, v, 10)
 	case bool:
@@ -86,9 +87,9 @@ func appendValue(b []byte, v any) []byte {
 				b = append(b, ',')
 			}
 			first = false
-			b = appendString(b, k)
+			b = jcs.AppendQuoted(b, k)
 			b = append(b, ':')
-			b = appendString(b, s)
+			b = jcs.AppendQuoted(b, s)
 		}
 		return append(b, '}')
 	case map[string]any:
@@ -99,7 +100,7 @@ func appendValue(b []byte, v any) []byte {
 				b = append(b, ',')
 			}
 			first = false
-			b = appendString(b, k)
+			b = jcs.AppendQuoted(b, k)
 			b = append(b, ':')
 			b = appendValue(b, x)
 		}
@@ -108,48 +109,4 @@ func appendValue(b []byte, v any) []byte {
 		// Mapping puts only the kinds above in events.
 		panic(fmt.Sprintf("syslog: cannot encode a %T", v))
 	}
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

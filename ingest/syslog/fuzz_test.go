@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stele-log/stele"
+	"github.com/stele-log/stele/internal/jcs"
 )
 
 // FuzzSyslogFrames splits a stream into frames, maps every frame and checks
@@ -25,8 +26,8 @@ func FuzzSyslogFrames(f *testing.F) {
 		if err := json.Unmarshal(std, &want); err != nil {
 			t.Fatal(err)
 		}
-		if err := json.Unmarshal(appendString(nil, string(stream)), &got); err != nil || got != want {
-			t.Fatalf("appendString: %q, %v; encoding/json: %q", got, err, want)
+		if err := json.Unmarshal(jcs.AppendQuoted(nil, string(stream)), &got); err != nil || got != want {
+			t.Fatalf("jcs.AppendQuoted: %q, %v; encoding/json: %q", got, err, want)
 		}
 		fr := newFrameReader(bytes.NewReader(stream), max)
 		mp := newMapper(func() time.Time { return now })

@@ -2,6 +2,7 @@ package jcs
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"math/bits"
 	"math/rand/v2"
 	"testing"
@@ -50,4 +51,39 @@ func TestSpecialBytes(t *testing.T) {
 		binary.LittleEndian.PutUint64(w[:], rng.Uint64()&0x7f7f7f7f7f7f7f7f|0x2020202020202020*uint64(rng.IntN(2)))
 		check(w)
 	}
+}
+
+// TestAppendQuoted: a Go string quoted by hand is exactly what
+// canonicalising encoding/json's encoding of it gives.
+func TestAppendQuoted(t *testing.T) {
+	for _, s := range []string{"", "plain", `say "hi" \o/`, "tab\tnl\ncr\rbs\bff\f", "\x00\x01\x1f\x7f", "<&>",
+		"ünïcode 日本 🙂", "bad \xff byte", "\xed\xa0\x80 surrogate", "truncated \xe6\x97"} {
+		enc, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Canonicalize(nil, enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendQuoted(nil, s); string(got) != string(want) {
+			t.Errorf("AppendQuoted(%q) = %s, want %s", s, got, want)
+		}
+	}
+}
+
+func FuzzAppendQuoted(f *testing.F) {
+	for _, s := range []string{"", "a\"b\\c", "\x00\n", "\xff", "日本"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		enc, _ := json.Marshal(s)
+		want, err := Canonicalize(nil, enc)
+		if err != nil {
+			t.Fatalf("encoding/json gave invalid JSON for %q: %v", s, err)
+		}
+		if got := AppendQuoted(nil, s); string(got) != string(want) {
+			t.Fatalf("AppendQuoted(%q) = %s, want %s", s, got, want)
+		}
+	})
 }
