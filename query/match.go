@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/stele-log/stele"
+	"github.com/stele-log/stele/index/search"
 	"github.com/stele-log/stele/internal/tokenize"
 )
 
@@ -248,7 +249,7 @@ func textLeaf(path []byte) bool {
 	case "id", "seq", "time", "received_at":
 		return false
 	}
-	return !(len(path) >= 3 && string(path[:3]) == "raw" && (len(path) == 3 || path[3] == '.'))
+	return !search.IsRaw(path)
 }
 
 // scalarExact returns a leaf's value unescaped but not lowercased (for

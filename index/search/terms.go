@@ -51,14 +51,15 @@ func FieldIndexed(path string) bool {
 	case "id", "seq", "time", "received_at", "message":
 		return false
 	}
-	return !isRaw(path)
+	return !IsRaw(path)
 }
 
-// isRaw reports whether path is the raw payload an intake kept, or inside
+// IsRaw reports whether path is the raw payload an intake kept, or inside
 // it: stored and sealed, but not searched (it repeats what the mapped fields
-// say, and would double the index).
-func isRaw(path string) bool {
-	return len(path) >= 3 && path[:3] == "raw" && (len(path) == 3 || path[3] == '.')
+// say, and would double the index). The query matcher uses it too, on the
+// []byte paths of stele.RecordFields, without converting them.
+func IsRaw[P ~string | ~[]byte](path P) bool {
+	return len(path) >= 3 && string(path[:3]) == "raw" && (len(path) == 3 || path[3] == '.')
 }
 
 // TextIndexed reports whether the string leaves at path contribute free-text
@@ -71,7 +72,7 @@ func TextIndexed(path string) bool {
 	case "id", "seq", "time", "received_at":
 		return false
 	}
-	return !isRaw(path)
+	return !IsRaw(path)
 }
 
 // IPField reports whether field is one of the address fields that also get
@@ -234,8 +235,8 @@ func (e *extractor) key(i int) []byte {
 func (e *extractor) endKey() { e.ends = append(e.ends, uint32(len(e.keys))) }
 
 func (e *extractor) onLeaf(path, value []byte) error {
-	if len(path) >= 3 && string(path[:3]) == "raw" && (len(path) == 3 || path[3] == '.') {
-		return nil // see isRaw
+	if IsRaw(path) {
+		return nil
 	}
 	switch string(path) {
 	case "id", "seq", "received_at":
