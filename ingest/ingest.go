@@ -99,11 +99,11 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 }
 
 // Metrics are the per-source counters an operator watches to see a source
-// go silent or start failing: stele_ingest_{received,accepted,rejected}_total
+// go silent or start failing: stele_ingest_{received,accepted,rejected,dropped}_total
 // (events) and stele_ingest_bytes_total, labelled by source ("hec",
 // "k8s_audit", "otlp", "syslog_tcp", ...).
 type Metrics struct {
-	received, accepted, rejected, bytes *prometheus.CounterVec
+	received, accepted, rejected, dropped, bytes *prometheus.CounterVec
 }
 
 // NewMetrics registers the counters with reg (nil: counted, not exported).
@@ -119,13 +119,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		received: vec("stele_ingest_received_total", "Events (messages, records) an intake received, valid or not."),
 		accepted: vec("stele_ingest_accepted_total", "Events an intake sealed into the log."),
 		rejected: vec("stele_ingest_rejected_total", "Events an intake refused (malformed, unmappable, too large) or could not seal."),
+		dropped:  vec("stele_ingest_dropped_total", "Events an intake received but discarded unread because it could not keep up (UDP syslog only: every other intake pushes back instead)."),
 		bytes:    vec("stele_ingest_bytes_total", "Bytes an intake received (after decompression)."),
 	}
 }
 
 // Source is one source's counters.
 type Source struct {
-	Received, Accepted, Rejected, Bytes prometheus.Counter
+	Received, Accepted, Rejected, Dropped, Bytes prometheus.Counter
 }
 
 // Source returns the counters of the named source. m may be nil (counters
@@ -138,6 +139,7 @@ func (m *Metrics) Source(name string) *Source {
 		Received: m.received.WithLabelValues(name),
 		Accepted: m.accepted.WithLabelValues(name),
 		Rejected: m.rejected.WithLabelValues(name),
+		Dropped:  m.dropped.WithLabelValues(name),
 		Bytes:    m.bytes.WithLabelValues(name),
 	}
 }
