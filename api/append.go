@@ -29,6 +29,14 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if r.ContentLength > s.cfg.MaxBodyBytes && r.Header.Get("Content-Encoding") == "" {
+		return errorf(stele.ErrTooLarge, "request body is %d bytes; the limit is %d bytes: split the batch", r.ContentLength, s.cfg.MaxBodyBytes)
+	}
+	leave, err := s.cfg.Gate.Enter(r.Context(), r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	body := bufPool.Get().(*bytes.Buffer)
 	defer putBuf(body)
 	if err := s.readBody(r, body); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/stele-log/stele"
+	"github.com/stele-log/stele/ingest"
 	"github.com/stele-log/stele/tiles"
 )
 
@@ -69,6 +70,10 @@ type Config struct {
 	Registry *prometheus.Registry
 	// MaxBodyBytes bounds an append request body. Default 64 MiB.
 	MaxBodyBytes int64
+	// Gate bounds the append request bodies held in memory at once, shared
+	// with the ingest adapters; one it does not admit in time is answered
+	// 503 with Retry-After. nil: unbounded.
+	Gate *ingest.Gate
 	// Now is the clock used for received_at; nil means time.Now.
 	Now func() time.Time
 	// Search runs queries (query.Engine); nil disables search, stats and

@@ -32,7 +32,7 @@ type intakeFlags struct {
 	syslogTLS     string
 	syslogTLSCert string
 	syslogTLSKey  string
-	maxBatches    int
+	memory        int64
 }
 
 // listFlag is a repeatable string flag that also takes comma-separated lists.
@@ -57,7 +57,7 @@ func (f *intakeFlags) register(fs *flagSet) {
 	fs.Var(&f.k8sTokens, "k8s-audit-token", "bearer token the kube-apiserver webhook must present (repeatable); none: no token is asked for")
 	fs.BoolVar(&f.otlp, "otlp", true, "accept OpenTelemetry logs (OTLP/HTTP, protobuf or JSON) at POST /v1/logs")
 	fs.Var(&f.otlpTokens, "otlp-token", "bearer token OTLP senders must present (repeatable); none: no token is asked for")
-	fs.IntVar(&f.maxBatches, "ingest-max-batches", 32, "batches the intakes may seal at once; beyond that, senders get 503 + Retry-After (syslog TCP: not read) after waiting 2s")
+	fs.Int64Var(&f.memory, "ingest-memory", 256<<20, "bytes of request bodies the HTTP intakes and POST /v1/events may hold at once; a request that finds no room within 2s gets 503 + Retry-After")
 	fs.StringVar(&f.syslogUDP, "syslog-udp", "", "receive syslog (RFC 5424/3164) over UDP on this address, e.g. 127.0.0.1:5514")
 	fs.StringVar(&f.syslogTCP, "syslog-tcp", "", "receive syslog over TCP (octet-counted or LF-delimited) on this address")
 	fs.StringVar(&f.syslogTLS, "syslog-tls", "", "receive syslog over TLS (RFC 5425) on this address; certificate from --syslog-tls-cert or --tls-cert")
@@ -67,6 +67,7 @@ func (f *intakeFlags) register(fs *flagSet) {
 
 // intakes is the running ingest adapters of a server.
 type intakes struct {
+	gate    *ingest.Gate // bounds HTTP request bodies, intakes' and POST /v1/events'
 	routes  []api.Intake
 	servers []func(ctx context.Context) error // syslog listeners
 	closers []func()
@@ -75,24 +76,23 @@ type intakes struct {
 // setup builds the HTTP intakes and opens the syslog listeners.
 func (f *intakeFlags) setup(sink ingest.Sink, reg prometheus.Registerer, logger *slog.Logger, tlsCert, tlsKey string) (*intakes, error) {
 	metrics := ingest.NewMetrics(reg)
-	sink = ingest.LimitSink(sink, f.maxBatches, 2*time.Second)
-	in := &intakes{}
+	in := &intakes{gate: ingest.NewGate(f.memory, 2*time.Second, reg)}
 	if len(f.hecTokens) > 0 {
-		h, err := hec.New(hec.Config{Sink: sink, Tokens: f.hecTokens, Metrics: metrics, Logger: logger})
+		h, err := hec.New(hec.Config{Sink: sink, Tokens: f.hecTokens, Gate: in.gate, Metrics: metrics, Logger: logger})
 		if err != nil {
 			return nil, fmt.Errorf("Splunk HEC intake: %w", err)
 		}
 		in.mount(h.Routes())
 	}
 	if f.k8sAudit {
-		h, err := k8saudit.New(k8saudit.Config{Sink: sink, Tokens: f.k8sTokens, Metrics: metrics, Logger: logger})
+		h, err := k8saudit.New(k8saudit.Config{Sink: sink, Tokens: f.k8sTokens, Gate: in.gate, Metrics: metrics, Logger: logger})
 		if err != nil {
 			return nil, fmt.Errorf("Kubernetes audit intake: %w", err)
 		}
 		in.mount(h.Routes())
 	}
 	if f.otlp {
-		h, err := otlp.New(otlp.Config{Sink: sink, Tokens: f.otlpTokens, Metrics: metrics, Logger: logger})
+		h, err := otlp.New(otlp.Config{Sink: sink, Tokens: f.otlpTokens, Gate: in.gate, Metrics: metrics, Logger: logger})
 		if err != nil {
 			return nil, fmt.Errorf("OTLP intake: %w", err)
 		}

@@ -108,21 +108,39 @@ the file, offset and seq) only if sealed data was damaged.`)
 	}
 	engine := query.NewEngine(lg, backend)
 
+	// abort undoes what started so far when a later step fails: the index
+	// follower, the index and the log, in that order.
+	abort := func(format string, args ...any) int {
+		stopFollow()
+		<-followDone
+		if idx != nil {
+			idx.Close()
+		}
+		lg.Close()
+		return fail(format, args...)
+	}
 	in, err := intakeFl.setup(lg, reg, logger, *tlsCert, *tlsKey)
 	if err != nil {
-		lg.Close()
-		return fail("%v", err)
+		return abort("%v", err)
 	}
+	srv := api.New(api.Config{Log: lg, Logger: logger, Registry: reg, MaxBodyBytes: *maxBody, Gate: in.gate, Search: engine, Intakes: in.routes})
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		in.close()
+		return abort("listen on %s: %v", *listen, err)
+	}
+	var dl net.Listener
+	if *debugAddr != "" {
+		if dl, err = net.Listen("tcp", *debugAddr); err != nil {
+			ln.Close()
+			in.close()
+			return abort("listen on %s: %v", *debugAddr, err)
+		}
+	}
+	// Every listener is bound: the syslog intakes start.
 	ictx, stopIntakes := context.WithCancel(ctx)
 	defer stopIntakes()
 	waitIntakes := in.run(ictx, logger)
-
-	srv := api.New(api.Config{Log: lg, Logger: logger, Registry: reg, MaxBodyBytes: *maxBody, Search: engine, Intakes: in.routes})
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		lg.Close()
-		return fail("listen on %s: %v", *listen, err)
-	}
 	httpSrv := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -145,12 +163,7 @@ the file, offset and seq) only if sealed data was damaged.`)
 	}()
 	logger.Info("stele serving", "url", fmt.Sprintf("%s://%s", scheme, ln.Addr()), "verifier_key", lg.VerifierKey())
 
-	if *debugAddr != "" {
-		dl, err := net.Listen("tcp", *debugAddr)
-		if err != nil {
-			lg.Close()
-			return fail("listen on %s: %v", *debugAddr, err)
-		}
+	if dl != nil {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

@@ -44,7 +44,10 @@ type Config struct {
 	Metrics *ingest.Metrics // per-source counters, source "hec"; nil counts nothing
 	Logger  *slog.Logger    // nil: slog.Default()
 	MaxBody int64           // bytes after decompression; 0: DefaultMaxBody
-	Now     func() time.Time
+	// Gate bounds the request bodies held at once across intakes (nil:
+	// unbounded); a request it does not admit is answered 503 + Retry-After.
+	Gate *ingest.Gate
+	Now  func() time.Time
 }
 
 // Handler serves the HEC endpoints.
@@ -209,7 +212,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, parse func([]byt
 		return
 	}
 	received := h.cfg.Now()
-	body, err := ingest.ReadBody(r, h.cfg.MaxBody)
+	body, leave, err := ingest.Admit(h.cfg.Gate, r, h.cfg.MaxBody)
+	if errors.Is(err, stele.ErrUnavailable) {
+		h.fail(w, err) // busy: nothing was read (stele_ingest_busy_total)
+		return
+	}
 	if err != nil {
 		// The events in an unreadable body cannot be counted: count one.
 		h.src.Received.Inc()
@@ -217,6 +224,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, parse func([]byt
 		h.fail(w, err)
 		return
 	}
+	defer leave()
 	h.src.Bytes.Add(float64(len(body)))
 	events, err := parse(body, h.cfg.Action, defaultsOf(r))
 	if err != nil {

@@ -3,8 +3,8 @@
 // POSTs audit.k8s.io/v1 EventLists to, in batch and blocking mode.
 //
 // It maps each audit event into stele's input schema (docs/ingest/k8s-audit.md),
-// keeps the event whole in "raw", uses the auditID as the idempotency key so
-// that a redelivered list appends nothing, seals a list as one
+// keeps the event whole in "raw", derives the idempotency key from the
+// event's content so that a redelivered list appends nothing, seals a list as one
 // all-or-nothing batch through ingest.Seal and only then answers 200 (the
 // apiserver retries anything else). It never imports storage, the API or
 // the server: it needs only an ingest.Sink.
@@ -42,7 +42,10 @@ type Config struct {
 	Metrics   *ingest.Metrics // per-source counters, source "k8s_audit"; nil counts nothing
 	Logger    *slog.Logger    // nil: slog.Default()
 	MaxBody   int64           // bytes after decompression; 0: DefaultMaxBody
-	Now       func() time.Time
+	// Gate bounds the request bodies held at once across intakes (nil:
+	// unbounded); a request it does not admit is answered 503 + Retry-After.
+	Gate *ingest.Gate
+	Now  func() time.Time
 }
 
 // Handler serves the webhook endpoint.
@@ -87,13 +90,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	received := h.cfg.Now()
-	body, err := ingest.ReadBody(r, h.cfg.MaxBody)
+	body, leave, err := ingest.Admit(h.cfg.Gate, r, h.cfg.MaxBody)
+	if errors.Is(err, stele.ErrUnavailable) {
+		h.fail(w, err) // busy: nothing was read (stele_ingest_busy_total)
+		return
+	}
 	if err != nil {
 		h.src.Received.Inc()
 		h.src.Rejected.Inc()
 		h.fail(w, err)
 		return
 	}
+	defer leave()
 	h.src.Bytes.Add(float64(len(body)))
 	parsed, err := ParseEventList(body, h.cfg.AllStages)
 	if err != nil {

@@ -58,7 +58,10 @@ type Config struct {
 	Metrics *ingest.Metrics // per-source counters, source "otlp"; nil counts nothing
 	Logger  *slog.Logger    // nil: slog.Default()
 	MaxBody int64           // bytes after decompression; 0: DefaultMaxBody
-	Now     func() time.Time
+	// Gate bounds the request bodies held at once across intakes (nil:
+	// unbounded); a request it does not admit is answered 503 + Retry-After.
+	Gate *ingest.Gate
+	Now  func() time.Time
 }
 
 // Handler serves POST /v1/logs.
@@ -137,7 +140,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	received := h.cfg.Now()
-	body, err := ingest.ReadBody(r, h.cfg.MaxBody)
+	body, leave, err := ingest.Admit(h.cfg.Gate, r, h.cfg.MaxBody)
+	if errors.Is(err, stele.ErrUnavailable) {
+		h.fail(w, enc, err) // busy: nothing was read (stele_ingest_busy_total)
+		return
+	}
 	if err != nil {
 		// The records in an unreadable body cannot be counted: count one.
 		h.src.Received.Inc()
@@ -145,6 +152,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, enc, err)
 		return
 	}
+	defer leave()
 	h.src.Bytes.Add(float64(len(body)))
 	req := plogotlp.NewExportRequest()
 	if enc == encJSON {

@@ -1,0 +1,110 @@
+package ingest_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stele-log/stele/api"
+	"github.com/stele-log/stele/ingest"
+	"github.com/stele-log/stele/ingest/hec"
+	"github.com/stele-log/stele/ingest/k8saudit"
+	"github.com/stele-log/stele/ingest/otlp"
+	"github.com/stele-log/stele/internal/fsx"
+	"github.com/stele-log/stele/storage/local"
+)
+
+// TestBusyAnswers mounts every HTTP intake on the API server, as cmd/stele
+// does, with one shared gate; while the gate's budget is taken, each answers
+// 503 with Retry-After in its protocol's shape without reading the body, and
+// once it is free each seals.
+func TestBusyAnswers(t *testing.T) {
+	l, err := local.Open(context.Background(), "/d", local.Options{Origin: "busy.test/log", FS: fsx.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	const budget = 1 << 20
+	gate := ingest.NewGate(budget, 50*time.Millisecond, nil)
+	var intakes []api.Intake
+	mount := func(routes []ingest.Route) {
+		for _, r := range routes {
+			intakes = append(intakes, api.Intake{Pattern: r.Pattern, Name: r.Name, Handler: r.Handler})
+		}
+	}
+	h, err := hec.New(hec.Config{Sink: l, Tokens: []string{"tok"}, Gate: gate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mount(h.Routes())
+	k, err := k8saudit.New(k8saudit.Config{Sink: l, Gate: gate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mount(k.Routes())
+	o, err := otlp.New(otlp.Config{Sink: l, Gate: gate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mount(o.Routes())
+	srv := httptest.NewServer(api.New(api.Config{Log: l, Gate: gate, Intakes: intakes}))
+	defer srv.Close()
+
+	k8sList := `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{"level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/x/secrets/s","verb":"get","user":{"username":"alice"},"sourceIPs":["10.0.0.1"],"objectRef":{"resource":"secrets","namespace":"x","name":"s","apiVersion":"v1"},"responseStatus":{"code":200},"requestReceivedTimestamp":"2026-11-23T10:00:00.000000Z","stageTimestamp":"2026-11-23T10:00:00.001000Z"}]}`
+	otlpJSON := `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"iam"}}]},"scopeLogs":[{"logRecords":[{"timeUnixNano":"1795000000000000000","body":{"stringValue":"hello"},"attributes":[{"key":"event.name","value":{"stringValue":"iam.login"}}]}]}]}]}`
+	cases := []struct {
+		name, path, ctype, body string
+		header                  map[string]string
+		busyBody                string // a fragment of the busy answer, in the protocol's shape
+	}{
+		{"hec", "/services/collector/event", "application/json", `{"event":"hello"}`, map[string]string{"Authorization": "Splunk tok"}, `"code":9`},
+		{"k8s", "/v1/ingest/k8s", "application/json", k8sList, nil, `"kind":"Status"`},
+		{"otlp", "/v1/logs", "application/json", otlpJSON, nil, `"code":14`},
+		{"events", "/v1/events", "application/json", `{"action":"a.b"}`, nil, `"error":`},
+	}
+	do := func(c int) (int, http.Header, string) {
+		cs := cases[c]
+		req, _ := http.NewRequest("POST", srv.URL+cs.path, strings.NewReader(cs.body))
+		req.Header.Set("Content-Type", cs.ctype)
+		for k, v := range cs.header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(b)
+	}
+
+	// Take the whole budget, as a large request in progress would.
+	big := httptest.NewRequest("POST", "/", nil)
+	big.ContentLength = -1 // unknown: the whole limit is reserved
+	hold, err := gate.Enter(context.Background(), big, budget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		status, hdr, body := do(i)
+		if status != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(body, c.busyBody) {
+			t.Errorf("%s while busy: %d Retry-After %q %s", c.name, status, hdr.Get("Retry-After"), body)
+		}
+	}
+	if size := l.Size(); size != 0 {
+		t.Fatalf("%d events sealed while busy", size)
+	}
+	hold()
+	for i, c := range cases {
+		if status, _, body := do(i); status != http.StatusOK {
+			t.Errorf("%s after the budget was freed: %d %s", c.name, status, body)
+		}
+	}
+	if size := l.Size(); size != 4 {
+		t.Fatalf("%d events sealed, want 4", size)
+	}
+}
