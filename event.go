@@ -110,6 +110,10 @@ type eventSpan struct {
 // Len returns the number of events.
 func (b *Batch) Len() int { return len(b.events) }
 
+// Bytes returns how many bytes of canonical JSON the events hold, less
+// the ids and seqs that AppendEntry adds: a size hint for their entries.
+func (b *Batch) Bytes() int { return len(b.arena) }
+
 // ClientID returns the id event i was sent with, or nil when the server must
 // assign one. The id is at most MaxClientIDLen bytes of printable ASCII
 // without '"' or '\\', so it is its own canonical string content. The slice

@@ -31,6 +31,11 @@ func ParseEvents(body []byte, ndjson bool, receivedAt time.Time) (*Batch, error)
 // pooled Batch parses without allocating. On error b is left empty.
 func ParseEventsInto(b *Batch, body []byte, ndjson bool, receivedAt time.Time) error {
 	b.Reset()
+	if need := len(body) + len(body)/4; cap(b.arena) < need {
+		// Canonical events are about as long as the body; one allocation
+		// instead of a growing arena's dozen for a large batch.
+		b.arena = make([]byte, 0, need)
+	}
 	var err *EventError
 	b.recv, err = appendReceiveTime(b.recv[:0], receivedAt)
 	if err == nil {

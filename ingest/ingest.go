@@ -18,7 +18,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,7 +46,9 @@ func Seal(ctx context.Context, sink Sink, events [][]byte, receivedAt time.Time)
 	for _, e := range events {
 		n += len(e) + 1
 	}
-	body := make([]byte, 0, n)
+	bp := bodyPool.Get().(*[]byte)
+	defer putPooled(&bodyPool, bp, cap(*bp))
+	body := slices.Grow((*bp)[:0], n)
 	for _, e := range events {
 		if bytes.IndexByte(e, '\n') >= 0 {
 			// Mapped events are compact JSON; a raw newline would split one.
@@ -53,8 +57,10 @@ func Seal(ctx context.Context, sink Sink, events [][]byte, receivedAt time.Time)
 		body = append(body, e...)
 		body = append(body, '\n')
 	}
-	b, err := stele.ParseEvents(body, true, receivedAt)
-	if err != nil {
+	*bp = body
+	b := batchPool.Get().(*stele.Batch)
+	defer putPooled(&batchPool, b, b.Bytes())
+	if err := stele.ParseEventsInto(b, body, true, receivedAt); err != nil {
 		return nil, err
 	}
 	var sealed stele.Sealed
@@ -62,6 +68,21 @@ func Seal(ctx context.Context, sink Sink, events [][]byte, receivedAt time.Time)
 		return nil, err
 	}
 	return &sealed, nil
+}
+
+// Seal's working memory, reused across requests: a large batch costs
+// one allocation less per buffer, and the garbage collector less work.
+var (
+	bodyPool  = sync.Pool{New: func() any { return new([]byte) }}
+	batchPool = sync.Pool{New: func() any { return new(stele.Batch) }}
+)
+
+// putPooled returns x to p unless it grew past 16 MiB (a rare huge batch
+// should not pin its memory).
+func putPooled(p *sync.Pool, x any, size int) {
+	if size <= 16<<20 {
+		p.Put(x)
+	}
 }
 
 // ErrBodyTooLarge is returned by ReadBody when a body, decompressed, is

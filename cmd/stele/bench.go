@@ -26,6 +26,9 @@ func cmdBench(args []string) int {
 	if len(args) > 0 && args[0] == "query" {
 		return cmdBenchQuery(args[1:])
 	}
+	if len(args) > 0 && args[0] == "syslog" {
+		return cmdBenchSyslog(args[1:])
+	}
 	fs := newFlags("bench", "[flags]", `
 Load-test a stele server: append realistic ~300-byte events at a chosen batch
 size and concurrency, and report events/s and acknowledgement latency
@@ -37,12 +40,18 @@ separate process on this machine, and reports the server's rate as a fraction
 of it: on a small machine shared with the load generator, HTTP itself is the
 ceiling for one event per request.
 
-'stele bench query' measures search instead: run 'stele bench query -h'.
+--intake otlp sends OpenTelemetry logs instead (POST /v1/logs, protobuf,
+--batch records per request, spread over six services, as an SDK or the
+Collector batches them); the acknowledgement is again after sealing.
+
+'stele bench query' measures search, and 'stele bench syslog' the syslog
+TCP intake: run them with -h.
 
 Examples:
   stele bench --batch 1000 --concurrency 4 --duration 20s
   stele bench --batch 1 --concurrency 256 --duration 20s --baseline
-  stele bench --batch 1 --concurrency 1 --duration 20s`)
+  stele bench --batch 1 --concurrency 1 --duration 20s
+  stele bench --intake otlp --batch 1000 --concurrency 4 --duration 20s`)
 	url := fs.String("url", envOr("STELE_URL", defaultURL), "server URL (env STELE_URL)")
 	batch := fs.Int("batch", 1, "events per request")
 	conc := fs.Int("concurrency", 1, "concurrent clients (one connection each)")
@@ -53,6 +62,8 @@ Examples:
 	proof := fs.Bool("proof", false, "ask for an inclusion proof with every event")
 	maxReq := fs.Int("requests", 0, "stop after this many measured requests (0: run for --duration)")
 	baseline := fs.Bool("baseline", false, "also measure a do-nothing HTTP handler with the same load, first")
+	intake := fs.String("intake", "", "send another protocol: otlp (POST /v1/logs, protobuf); default stele's own JSON to POST /v1/events")
+	gz := fs.Bool("gzip", false, "compress request bodies with gzip (as the OTel Collector's exporter does by default)")
 	asJSON := fs.Bool("json", false, "print results as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load generator itself to this file")
 	if code, ok := parse(fs, args); !ok {
@@ -70,7 +81,17 @@ Examples:
 	}
 	cfg := bench.Config{
 		URL: strings.TrimRight(*url, "/"), Batch: *batch, Concurrency: *conc, Duration: *duration,
-		Warmup: *warmup, EventSize: *size, IDs: *ids, Proof: *proof, MaxRequests: *maxReq,
+		Warmup: *warmup, EventSize: *size, IDs: *ids, Proof: *proof, MaxRequests: *maxReq, Gzip: *gz,
+	}
+	switch *intake {
+	case "", "stele":
+	case "otlp":
+		if *ids || *proof {
+			return fail("--ids and --proof apply to stele's own API, not to --intake otlp")
+		}
+		cfg.Path, cfg.ContentType, cfg.Body = "/v1/logs", "application/x-protobuf", bench.OTLPBody
+	default:
+		return fail("--intake %q: want otlp (or nothing, for POST /v1/events)", *intake)
 	}
 	type report struct {
 		Target   string  `json:"target"`
@@ -102,7 +123,14 @@ Examples:
 		}
 	}
 	if !*asJSON {
-		fmt.Printf("batch %d, concurrency %d, ~%d-byte events, %v (+%v warm-up)\n", *batch, *conc, *size, *duration, *warmup)
+		what := "POST /v1/events"
+		if cfg.Body != nil {
+			what = "OTLP POST /v1/logs"
+		}
+		if *gz {
+			what += ", gzip"
+		}
+		fmt.Printf("%s: batch %d, concurrency %d, ~%d-byte events, %v (+%v warm-up)\n", what, *batch, *conc, *size, *duration, *warmup)
 	}
 	if *baseline {
 		addr, cleanup, err := startNoop()
@@ -422,4 +450,65 @@ func printQueryTable(results []bench.QueryResult, metrics []bench.ServerMetric) 
 		}
 		fmt.Printf("  %-40s %14s%s\n", m.Name, value, note)
 	}
+}
+
+func cmdBenchSyslog(args []string) int {
+	fs := newFlags("bench syslog", "--addr HOST:PORT [flags]", `
+Load-test a server's syslog TCP intake (serve --syslog-tcp): write RFC 5424
+messages (~300 bytes, half with stele's stele@32473 SD element) over
+--conns connections as fast as the server reads them, and report the rate at
+which the log sealed them: the growth of its signed checkpoint during the
+measured window, read from --url. Syslog has no acknowledgement; TCP
+backpressure is what slows the senders.
+
+After sending stops it waits until every message written is sealed and
+reports any missing: the log must receive nothing else during the run.
+
+Example:
+  stele serve --syslog-tcp 127.0.0.1:5514 &
+  stele bench syslog --addr 127.0.0.1:5514 --conns 4 --duration 20s`)
+	addr := fs.String("addr", "127.0.0.1:5514", "the server's syslog TCP address")
+	url := fs.String("url", envOr("STELE_URL", defaultURL), "the server's URL, to read its checkpoint (env STELE_URL)")
+	conns := fs.Int("conns", 4, "concurrent TCP connections")
+	duration := fs.Duration("duration", 10*time.Second, "measured duration")
+	warmup := fs.Duration("warmup", 2*time.Second, "unmeasured warm-up before measuring")
+	size := fs.Int("message-size", 300, "approximate bytes per message")
+	lf := fs.Bool("lf", false, "LF-delimited framing instead of octet counting (RFC 6587)")
+	maxMsgs := fs.Int64("messages", 0, "stop after writing this many messages (0: run for --duration)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	framing := "octet-counted"
+	if *lf {
+		framing = "LF-delimited"
+	}
+	if !*asJSON {
+		fmt.Printf("syslog TCP %s: %d connections, %s, ~%d-byte messages, %v (+%v warm-up)\n", *addr, *conns, framing, *size, *duration, *warmup)
+	}
+	res, err := bench.RunSyslog(ctx, bench.SyslogConfig{
+		Addr: *addr, URL: strings.TrimRight(*url, "/"), Conns: *conns, Duration: *duration, Warmup: *warmup,
+		MessageSize: *size, LF: *lf, MaxMessages: *maxMsgs,
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+	if *asJSON {
+		json.NewEncoder(os.Stdout).Encode(map[string]any{
+			"sealed_per_sec": res.SealedPerSec(), "sent_per_sec": res.SentPerSec(), "sealed": res.Sealed, "sent": res.Sent,
+			"elapsed_sec": res.Elapsed.Seconds(), "total_sent": res.Total, "missing": res.Missing, "drain_sec": res.DrainFor.Seconds(),
+		})
+	} else {
+		fmt.Printf("sealed %9.0f msg/s  (sent %.0f msg/s; %d sealed in %.1fs)\n", res.SealedPerSec(), res.SentPerSec(), res.Sealed, res.Elapsed.Seconds())
+		if res.Missing == 0 {
+			fmt.Printf("all %d messages written were sealed, the last %.2fs after sending stopped\n", res.Total, res.DrainFor.Seconds())
+		}
+	}
+	if res.Missing != 0 {
+		fmt.Fprintf(os.Stderr, "stele bench syslog: %d messages written were not sealed\n", res.Missing)
+		return 1
+	}
+	return 0
 }

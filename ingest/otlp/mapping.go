@@ -56,11 +56,15 @@ const (
 // (compact JSON, for ingest.Seal), in request order, with each event's
 // location. A record that cannot be mapped is a *RecordError wrapping
 // stele.ErrInvalid; then no event is returned.
-func Map(logs plog.Logs) ([][]byte, []Loc, error) {
+func Map(logs plog.Logs) ([][]byte, []Loc, error) { return mapLogs(logs, 0) }
+
+// mapLogs is Map with a size hint for the mapped events' bytes.
+func mapLogs(logs plog.Logs, hint int) ([][]byte, []Loc, error) {
 	n := logs.LogRecordCount()
 	events := make([][]byte, 0, n)
 	locs := make([]Loc, 0, n)
 	m := newMapper()
+	m.arena = make([]byte, 0, hint)
 	rls := logs.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)

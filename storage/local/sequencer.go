@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -205,6 +206,8 @@ func (l *Log) lookupCommitted(id []byte, rb *renderBuf) (uint64, bool, error) {
 // render runs step 2: frames, entries and leaf hashes for the slot's events.
 func (l *Log) render(b *stele.Batch, s *slot) {
 	rb := s.rb
+	// Frame header, id, seq and their keys add under 100 bytes an event.
+	rb.frames = slices.Grow(rb.frames, b.Bytes()+100*len(rb.fates))
 	for i, f := range rb.fates {
 		if f.kind != fateNew {
 			continue
