@@ -1,7 +1,6 @@
 package otlp
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -88,99 +87,6 @@ func mapLogs(logs plog.Logs, hint int) ([][]byte, []Loc, error) {
 		}
 	}
 	return events, locs, nil
-}
-
-// rawEncoder writes a record with its resource and scope as an OTLP JSON
-// ExportLogsServiceRequest holding that one record. pdata marshals only
-// whole requests, so the resource and scope are marshalled once per scope
-// around an empty record, and each record alone inside an otherwise empty
-// request; the record's bytes are then spliced between the two halves.
-// When pdata's output does not have the expected shape, it marshals the
-// whole single-record request instead.
-type rawEncoder struct {
-	json plog.JSONMarshaler
-	// single is the request of the current scope; its one record is
-	// overwritten for each record when splicing is off.
-	single plog.Logs
-	slot   plog.LogRecord
-	// bare is a request with an empty resource and scope and one record.
-	bare     plog.Logs
-	bareSlot plog.LogRecord
-	// emptyRecord is how pdata writes a record with nothing set.
-	emptyRecord []byte
-	prefix      []byte // the scope's request up to and including "logRecords":[
-	suffix      []byte // what follows the record
-	splice      bool
-}
-
-const (
-	logRecordsKey = `"logRecords":[`
-	bareSuffix    = `]}]}]}`
-)
-
-func newRawEncoder() *rawEncoder {
-	e := &rawEncoder{bare: plog.NewLogs()}
-	e.bareSlot = e.bare.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
-	if b, err := e.json.MarshalLogs(e.bare); err == nil {
-		e.emptyRecord, _ = e.recordOf(b)
-	}
-	return e
-}
-
-// recordOf cuts the record out of a marshalled bare request.
-func (e *rawEncoder) recordOf(b []byte) ([]byte, bool) {
-	i := bytes.Index(b, []byte(logRecordsKey))
-	if i < 0 || !bytes.HasSuffix(b, []byte(bareSuffix)) || i+len(logRecordsKey) > len(b)-len(bareSuffix) {
-		return nil, false
-	}
-	return b[i+len(logRecordsKey) : len(b)-len(bareSuffix)], true
-}
-
-// scope prepares the encoder for the records of sl.
-func (e *rawEncoder) scope(rl plog.ResourceLogs, sl plog.ScopeLogs) error {
-	e.single = plog.NewLogs()
-	srl := e.single.ResourceLogs().AppendEmpty()
-	rl.Resource().CopyTo(srl.Resource())
-	srl.SetSchemaUrl(rl.SchemaUrl())
-	ssl := srl.ScopeLogs().AppendEmpty()
-	sl.Scope().CopyTo(ssl.Scope())
-	ssl.SetSchemaUrl(sl.SchemaUrl())
-	e.slot = ssl.LogRecords().AppendEmpty()
-	b, err := e.json.MarshalLogs(e.single)
-	if err != nil {
-		return fmt.Errorf("encoding as OTLP JSON: %v: %w", err, stele.ErrInvalid)
-	}
-	e.splice = false
-	i := bytes.Index(b, []byte(logRecordsKey))
-	if len(e.emptyRecord) > 0 && i >= 0 && bytes.HasPrefix(b[i+len(logRecordsKey):], e.emptyRecord) {
-		cut := i + len(logRecordsKey)
-		e.prefix = append(e.prefix[:0], b[:cut]...)
-		e.suffix = append(e.suffix[:0], b[cut+len(e.emptyRecord):]...)
-		e.splice = true
-	}
-	return nil
-}
-
-// appendRaw appends lr's raw form to dst.
-func (e *rawEncoder) appendRaw(dst []byte, lr plog.LogRecord) ([]byte, error) {
-	if e.splice {
-		lr.CopyTo(e.bareSlot)
-		b, err := e.json.MarshalLogs(e.bare)
-		if err != nil {
-			return dst, fmt.Errorf("encoding as OTLP JSON: %v: %w", err, stele.ErrInvalid)
-		}
-		if rec, ok := e.recordOf(b); ok {
-			dst = append(dst, e.prefix...)
-			dst = append(dst, rec...)
-			return append(dst, e.suffix...), nil
-		}
-	}
-	lr.CopyTo(e.slot)
-	b, err := e.json.MarshalLogs(e.single)
-	if err != nil {
-		return dst, fmt.Errorf("encoding as OTLP JSON: %v: %w", err, stele.ErrInvalid)
-	}
-	return append(dst, b...), nil
 }
 
 // resource is what a record takes from its resource.
