@@ -2,8 +2,9 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+
+	"github.com/stele-log/stele/gen"
 )
 
 // SyslogConfig describes a syslog-over-TCP load run.
@@ -28,7 +31,6 @@ type SyslogConfig struct {
 	Conns       int           // concurrent TCP connections
 	Duration    time.Duration // measured time (after Warmup)
 	Warmup      time.Duration // unmeasured time first
-	MessageSize int           // approximate bytes per message (0: 300)
 	LF          bool          // LF-delimited framing instead of octet counting
 	MaxMessages int64         // stop sending after this many (0: no bound but Duration)
 	// Drain is how long to wait, after sending stops, for every message sent
@@ -63,9 +65,6 @@ func RunSyslog(ctx context.Context, cfg SyslogConfig) (SyslogResult, error) {
 	if cfg.Conns < 1 || cfg.Duration <= 0 {
 		return SyslogResult{}, errors.New("bench: connections and duration must be positive")
 	}
-	if cfg.MessageSize <= 0 {
-		cfg.MessageSize = 300
-	}
 	if cfg.Drain <= 0 {
 		cfg.Drain = 2 * time.Minute
 	}
@@ -97,9 +96,16 @@ func RunSyslog(ctx context.Context, cfg SyslogConfig) (SyslogResult, error) {
 			defer conn.Close()
 			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(c)))
 			// A few thousand distinct messages per connection, framed once.
+			msgs, err := SyslogMessages(rng, 4096)
+			if err != nil {
+				errMu.Lock()
+				firstErr = err
+				errMu.Unlock()
+				stop.Store(true)
+				return
+			}
 			var frames [][]byte
-			for range 4096 {
-				m := SyslogMessage(rng, cfg.MessageSize)
+			for _, m := range msgs {
 				if cfg.LF {
 					frames = append(frames, append([]byte(m), '\n'))
 				} else {
@@ -202,64 +208,141 @@ func CheckpointSize(ctx context.Context, hc *http.Client, baseURL string) (uint6
 	return strconv.ParseUint(lines[1], 10, 64)
 }
 
-// SyslogMessage returns one RFC 5424 message of about size bytes: half
-// carry stele's own SD element (an audit event in the stele@32473
-// convention), half are plain sshd/sudo lines.
-func SyslogMessage(rng *rand.Rand, size int) string {
-	var b strings.Builder
-	actor := rng.IntN(10000)
-	host := rng.IntN(64)
-	ts := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(86400e6)) * time.Microsecond)
-	if rng.IntN(2) == 0 {
-		fmt.Fprintf(&b, `<86>1 %s host-%02d sshd %d LOGIN [stele@32473 action=%q outcome=%q actor_id="u-%05d" actor_ip="10.%d.%d.%d" resource_type="host" resource_id="host-%02d"] `,
-			ts.Format(time.RFC3339Nano), host, 1000+rng.IntN(60000), actions[rng.IntN(len(actions))], outcomes[rng.IntN(len(outcomes))],
-			actor, rng.IntN(256), rng.IntN(256), 1+rng.IntN(254), host)
-	} else {
-		fmt.Fprintf(&b, `<38>1 %s host-%02d sudo %d - - user%d : TTY=pts/%d ; PWD=/home/user%d ; USER=root ; COMMAND=`,
-			ts.Format(time.RFC3339Nano), host, 1000+rng.IntN(60000), actor, rng.IntN(8), actor)
-	}
-	for b.Len() < size {
-		b.WriteByte("abcdefghijklmnopqrstuvwxyz /"[rng.IntN(28)])
-	}
-	return b.String()
+// genEvent is the part of a gen workload event that the intake payloads
+// carry.
+type genEvent struct {
+	Time     time.Time `json:"time"`
+	Action   string    `json:"action"`
+	Outcome  string    `json:"outcome"`
+	Category string    `json:"category"`
+	Actor    struct {
+		Type      string `json:"type"`
+		ID        string `json:"id"`
+		IP        string `json:"ip"`
+		UserAgent string `json:"user_agent"`
+		SessionID string `json:"session_id"`
+	} `json:"actor"`
+	Resource struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+	} `json:"resource"`
+	Source struct {
+		Service string `json:"service"`
+		Host    string `json:"host"`
+	} `json:"source"`
+	Message    string         `json:"message"`
+	RequestID  string         `json:"request_id"`
+	Attributes map[string]any `json:"attributes"`
 }
 
-// OTLPBody returns an OTLP/HTTP logs request (ExportLogsServiceRequest) of
-// n records of about size bytes of attributes and body each, in protobuf,
-// spread over a few resources (services) as an SDK or Collector batches
-// them.
+// events draws n events of the realistic workload that 'stele gen' and the
+// search benchmark use (package gen): skewed actors, templated messages,
+// real-looking addresses and agents.
+func events(rng *rand.Rand, n int) ([]genEvent, error) {
+	g := gen.New(gen.Options{Seed: rng.Uint64(), Events: int64(max(n, 1000))})
+	out := make([]genEvent, n)
+	var buf []byte
+	for i := range out {
+		buf = g.Next(buf[:0])
+		if err := json.Unmarshal(buf, &out[i]); err != nil {
+			return nil, fmt.Errorf("bench: a gen event: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// SyslogMessages returns n RFC 5424 messages of the realistic workload:
+// half carry the event in stele's stele@32473 SD element, half are the
+// message text alone, as a program logging through syslog(3) sends it.
+func SyslogMessages(rng *rand.Rand, n int) ([]string, error) {
+	evs, err := events(rng, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, n)
+	for i, e := range evs {
+		host := e.Source.Host
+		if host == "" {
+			host = "host-" + strconv.Itoa(rng.IntN(64))
+		}
+		app := e.Source.Service
+		if app == "" {
+			app = "-"
+		}
+		msg := e.Message
+		if msg == "" {
+			msg = e.Action + " " + e.Outcome
+		}
+		ts := e.Time.UTC().Format(time.RFC3339Nano)
+		if i%2 == 0 {
+			sd := fmt.Sprintf(`[stele@32473 action="%s" outcome="%s" actor_id="%s"`, e.Action, e.Outcome, e.Actor.ID)
+			if e.Actor.IP != "" {
+				sd += fmt.Sprintf(` actor_ip="%s"`, e.Actor.IP)
+			}
+			if e.Resource.ID != "" {
+				sd += fmt.Sprintf(` resource_type="%s" resource_id="%s"`, e.Resource.Type, e.Resource.ID)
+			}
+			out[i] = fmt.Sprintf("<86>1 %s %s %s %d AUDIT %s] %s", ts, host, app, 1000+rng.IntN(60000), sd, msg)
+		} else {
+			out[i] = fmt.Sprintf("<38>1 %s %s %s %d - - %s: %s by %s from %s", ts, host, app, 1000+rng.IntN(60000), e.Action, msg, e.Actor.ID, e.Actor.IP)
+		}
+	}
+	return out, nil
+}
+
+// OTLPBody returns an OTLP/HTTP logs request (ExportLogsServiceRequest,
+// protobuf) of n records of the realistic workload, grouped by service
+// into resources as an SDK or the Collector batches them, with the
+// semantic-convention attributes the intake maps (docs/ingest/otlp.md).
+// size is ignored: the workload's events are what they are (~250 bytes).
 func OTLPBody(rng *rand.Rand, n, size int) ([]byte, error) {
+	evs, err := events(rng, n)
+	if err != nil {
+		return nil, err
+	}
 	logs := plog.NewLogs()
-	perResource := max(1, n/len(services))
-	var sl plog.ScopeLogs
-	for i := range n {
-		if i%perResource == 0 {
+	scopes := map[string]plog.ScopeLogs{}
+	for _, e := range evs {
+		sl, ok := scopes[e.Source.Service]
+		if !ok {
 			rl := logs.ResourceLogs().AppendEmpty()
-			svc := services[(i/perResource)%len(services)]
-			rl.Resource().Attributes().PutStr("service.name", svc)
-			rl.Resource().Attributes().PutStr("host.name", fmt.Sprintf("host-%02d", rng.IntN(64)))
+			rl.Resource().Attributes().PutStr("service.name", e.Source.Service)
+			if e.Source.Host != "" {
+				rl.Resource().Attributes().PutStr("host.name", e.Source.Host)
+			}
 			sl = rl.ScopeLogs().AppendEmpty()
 			sl.Scope().SetName("audit")
+			scopes[e.Source.Service] = sl
 		}
 		lr := sl.LogRecords().AppendEmpty()
-		ts := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(86400e6)) * time.Microsecond)
-		lr.SetTimestamp(pcommon.NewTimestampFromTime(ts))
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(e.Time))
 		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.SetSeverityText("INFO")
-		attrs := lr.Attributes()
-		actor := rng.IntN(10000)
-		attrs.PutStr("event.name", actions[rng.IntN(len(actions))])
-		attrs.PutStr("user.id", fmt.Sprintf("u-%05d", actor))
-		attrs.PutStr("user.name", fmt.Sprintf("user %d", actor))
-		attrs.PutStr("client.address", fmt.Sprintf("10.%d.%d.%d", rng.IntN(256), rng.IntN(256), 1+rng.IntN(254)))
-		attrs.PutStr("event.outcome", outcomes[rng.IntN(len(outcomes))])
-		attrs.PutStr("db.namespace", fmt.Sprintf("db-%03d", rng.IntN(500)))
-		attrs.PutInt("db.rows", int64(rng.IntN(100000)))
-		var msg bytes.Buffer
-		for msg.Len() < max(0, size-200) {
-			msg.WriteByte("abcdefghijklmnopqrstuvwxyz "[rng.IntN(27)])
+		lr.SetEventName(e.Action)
+		a := lr.Attributes()
+		a.PutStr("event.outcome", e.Outcome)
+		a.PutStr("user.id", e.Actor.ID)
+		for k, v := range map[string]string{"client.address": e.Actor.IP, "user_agent.original": e.Actor.UserAgent,
+			"session.id": e.Actor.SessionID, "resource.type": e.Resource.Type, "resource.id": e.Resource.ID, "event.category": e.Category} {
+			if v != "" {
+				a.PutStr(k, v)
+			}
 		}
-		lr.Body().SetStr(msg.String())
+		for k, v := range e.Attributes {
+			switch v := v.(type) {
+			case string:
+				a.PutStr(k, v)
+			case float64:
+				a.PutDouble(k, v)
+			case bool:
+				a.PutBool(k, v)
+			}
+		}
+		if e.RequestID != "" {
+			var tid pcommon.TraceID
+			hex.Decode(tid[:8], []byte(e.RequestID))
+			lr.SetTraceID(tid)
+		}
+		lr.Body().SetStr(e.Message)
 	}
 	return plogotlp.NewExportRequestFromLogs(logs).MarshalProto()
 }

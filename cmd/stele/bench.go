@@ -41,8 +41,9 @@ of it: on a small machine shared with the load generator, HTTP itself is the
 ceiling for one event per request.
 
 --intake otlp sends OpenTelemetry logs instead (POST /v1/logs, protobuf,
---batch records per request, spread over six services, as an SDK or the
-Collector batches them); the acknowledgement is again after sealing.
+--batch records per request of the realistic 'stele gen' workload, grouped
+by service as an SDK or the Collector batches them; --event-size does not
+apply); the acknowledgement is again after sealing.
 
 'stele bench query' measures search, and 'stele bench syslog' the syslog
 TCP intake: run them with -h.
@@ -455,7 +456,9 @@ func printQueryTable(results []bench.QueryResult, metrics []bench.ServerMetric) 
 func cmdBenchSyslog(args []string) int {
 	fs := newFlags("bench syslog", "--addr HOST:PORT [flags]", `
 Load-test a server's syslog TCP intake (serve --syslog-tcp): write RFC 5424
-messages (~300 bytes, half with stele's stele@32473 SD element) over
+messages of the realistic workload ('stele gen': skewed actors, templated
+messages, ~200 bytes; half with the event in stele's stele@32473 SD element,
+half as plain text) over
 --conns connections as fast as the server reads them, and report the rate at
 which the log sealed them: the growth of its signed checkpoint during the
 measured window, read from --url. Syslog has no acknowledgement; TCP
@@ -472,7 +475,6 @@ Example:
 	conns := fs.Int("conns", 4, "concurrent TCP connections")
 	duration := fs.Duration("duration", 10*time.Second, "measured duration")
 	warmup := fs.Duration("warmup", 2*time.Second, "unmeasured warm-up before measuring")
-	size := fs.Int("message-size", 300, "approximate bytes per message")
 	lf := fs.Bool("lf", false, "LF-delimited framing instead of octet counting (RFC 6587)")
 	maxMsgs := fs.Int64("messages", 0, "stop after writing this many messages (0: run for --duration)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -486,11 +488,11 @@ Example:
 		framing = "LF-delimited"
 	}
 	if !*asJSON {
-		fmt.Printf("syslog TCP %s: %d connections, %s, ~%d-byte messages, %v (+%v warm-up)\n", *addr, *conns, framing, *size, *duration, *warmup)
+		fmt.Printf("syslog TCP %s: %d connections, %s, %v (+%v warm-up)\n", *addr, *conns, framing, *duration, *warmup)
 	}
 	res, err := bench.RunSyslog(ctx, bench.SyslogConfig{
 		Addr: *addr, URL: strings.TrimRight(*url, "/"), Conns: *conns, Duration: *duration, Warmup: *warmup,
-		MessageSize: *size, LF: *lf, MaxMessages: *maxMsgs,
+		LF: *lf, MaxMessages: *maxMsgs,
 	})
 	if err != nil {
 		return fail("%v", err)
