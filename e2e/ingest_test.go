@@ -256,3 +256,36 @@ input(type="imtcp" address="127.0.0.1" port="`+strconv.Itoa(inPort)+`")
 		}
 	}
 }
+
+// TestBenchIngestModes runs the intake load generators briefly against the
+// real server: 'stele bench syslog' must see every message it wrote sealed,
+// and 'stele bench --intake otlp' must get every request acknowledged.
+func TestBenchIngestModes(t *testing.T) {
+	tcpPort := freePort(t, "tcp")
+	srv := startServer(t, filepath.Join(t.TempDir(), "data"), "--syslog-tcp", "127.0.0.1:"+strconv.Itoa(tcpPort))
+	res := mustRun(t, nil, "bench", "syslog", "--addr", "127.0.0.1:"+strconv.Itoa(tcpPort), "--url", srv.url,
+		"--conns", "2", "--duration", "1s", "--warmup", "0s", "--messages", "20000")
+	if !strings.Contains(res.stdout, "all 20000 messages written were sealed") {
+		t.Fatalf("bench syslog:\n%s", res.stdout)
+	}
+	res = mustRun(t, nil, "bench", "--intake", "otlp", "--url", srv.url, "--batch", "100", "--concurrency", "2",
+		"--duration", "1s", "--warmup", "0s", "--json")
+	var reports []struct {
+		Events, Errors int64
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &reports); err != nil || len(reports) != 1 || reports[0].Events == 0 || reports[0].Errors != 0 {
+		t.Fatalf("bench --intake otlp: %v\n%s", err, res.stdout)
+	}
+	// Everything acknowledged or counted as sealed is in the log.
+	resp, err := http.Get(srv.url + "/checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var note bytes.Buffer
+	note.ReadFrom(resp.Body)
+	resp.Body.Close()
+	size, err := strconv.ParseUint(strings.Split(note.String(), "\n")[1], 10, 64)
+	if err != nil || size < 20000+uint64(reports[0].Events) {
+		t.Fatalf("log size %d (%v), want at least %d", size, err, 20000+reports[0].Events)
+	}
+}
