@@ -85,12 +85,10 @@ type Config struct {
 	Intakes []Intake
 }
 
-// Intake is one HTTP endpoint of an ingest adapter.
-type Intake struct {
-	Pattern string       // a ServeMux pattern, e.g. "POST /services/collector/event"
-	Name    string       // the route label in the HTTP metrics, e.g. "ingest_hec"
-	Handler http.Handler // answers in its protocol's own shape
-}
+// Intake is one HTTP endpoint of an ingest adapter, as its Routes method
+// returns it: a ServeMux pattern, the route label in the HTTP metrics, and
+// a handler that answers in its protocol's own shape.
+type Intake = ingest.Route
 
 // Server is the HTTP handler.
 type Server struct {

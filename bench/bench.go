@@ -211,13 +211,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}()
 	}
 
-	sleep := func(d time.Duration) {
-		select {
-		case <-time.After(d):
-		case <-ctx.Done():
-		}
-	}
-	sleep(cfg.Warmup)
+	sleep(ctx, cfg.Warmup)
 	measuring.Store(true)
 	begin := time.Now()
 	deadline := time.NewTimer(cfg.Duration)
@@ -286,4 +280,12 @@ func gzipped(b []byte) []byte {
 	zw.Write(b)
 	zw.Close()
 	return buf.Bytes()
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
 }

@@ -140,13 +140,7 @@ func RunSyslog(ctx context.Context, cfg SyslogConfig) (SyslogResult, error) {
 			}
 		}()
 	}
-	sleep := func(d time.Duration) {
-		select {
-		case <-time.After(d):
-		case <-ctx.Done():
-		}
-	}
-	sleep(cfg.Warmup)
+	sleep(ctx, cfg.Warmup)
 	before, err := CheckpointSize(ctx, hc, cfg.URL)
 	if err != nil {
 		stop.Store(true)
@@ -155,7 +149,7 @@ func RunSyslog(ctx context.Context, cfg SyslogConfig) (SyslogResult, error) {
 	}
 	measuring.Store(true)
 	begin := time.Now()
-	sleep(cfg.Duration)
+	sleep(ctx, cfg.Duration)
 	after, err := CheckpointSize(ctx, hc, cfg.URL)
 	elapsed := time.Since(begin)
 	measuring.Store(false)
@@ -178,7 +172,7 @@ func RunSyslog(ctx context.Context, cfg SyslogConfig) (SyslogResult, error) {
 			res.DrainFor = time.Since(stopped)
 			break
 		}
-		sleep(20 * time.Millisecond)
+		sleep(ctx, 20*time.Millisecond)
 	}
 	errMu.Lock()
 	defer errMu.Unlock()

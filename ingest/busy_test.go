@@ -31,11 +31,7 @@ func TestBusyAnswers(t *testing.T) {
 	const budget = 1 << 20
 	gate := ingest.NewGate(budget, 50*time.Millisecond, nil)
 	var intakes []api.Intake
-	mount := func(routes []ingest.Route) {
-		for _, r := range routes {
-			intakes = append(intakes, api.Intake{Pattern: r.Pattern, Name: r.Name, Handler: r.Handler})
-		}
-	}
+	mount := func(routes []ingest.Route) { intakes = append(intakes, routes...) }
 	h, err := hec.New(hec.Config{Sink: l, Tokens: []string{"tok"}, Gate: gate})
 	if err != nil {
 		t.Fatal(err)

@@ -168,9 +168,7 @@ func (in *intakes) run(ctx context.Context, logger *slog.Logger) (wait func()) {
 
 // mount adds an adapter's HTTP endpoints to the API server's.
 func (in *intakes) mount(routes []ingest.Route) {
-	for _, r := range routes {
-		in.routes = append(in.routes, api.Intake{Pattern: r.Pattern, Name: r.Name, Handler: r.Handler})
-	}
+	in.routes = append(in.routes, routes...)
 }
 
 func (in *intakes) close() {

@@ -27,11 +27,7 @@ func TestMountedOnAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var intakes []api.Intake
-	for _, r := range h.Routes() {
-		intakes = append(intakes, api.Intake{Pattern: r.Pattern, Name: r.Name, Handler: r.Handler})
-	}
-	srv := httptest.NewServer(api.New(api.Config{Log: l, Intakes: intakes}))
+	srv := httptest.NewServer(api.New(api.Config{Log: l, Intakes: h.Routes()}))
 	defer srv.Close()
 
 	req, _ := http.NewRequest("POST", srv.URL+"/services/collector/event", strings.NewReader(`{"event":"hello","sourcetype":"app","fields":{"k":"v"}}`))

@@ -28,11 +28,7 @@ func TestMountedOnAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var intakes []api.Intake
-	for _, r := range h.Routes() {
-		intakes = append(intakes, api.Intake{Pattern: r.Pattern, Name: r.Name, Handler: r.Handler})
-	}
-	srv := httptest.NewServer(api.New(api.Config{Log: l, Intakes: intakes}))
+	srv := httptest.NewServer(api.New(api.Config{Log: l, Intakes: h.Routes()}))
 	defer srv.Close()
 
 	resp, err := http.Post(srv.URL+"/v1/ingest/k8s", "application/json", bytes.NewReader(sample(t)))

@@ -20,11 +20,7 @@ func TestMountedOnAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var intakes []api.Intake
-	for _, r := range h.Routes() {
-		intakes = append(intakes, api.Intake{Pattern: r.Pattern, Name: r.Name, Handler: r.Handler})
-	}
-	srv := httptest.NewServer(api.New(api.Config{Log: l, Intakes: intakes}))
+	srv := httptest.NewServer(api.New(api.Config{Log: l, Intakes: h.Routes()}))
 	defer srv.Close()
 
 	rep := post(t, srv.URL+otlp.Path, "application/x-protobuf", encode(t, sampleLogs(), "application/x-protobuf"), true)
