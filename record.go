@@ -156,11 +156,69 @@ func RecordFields(entry []byte, fn func(path []byte, value []byte) error) error 
 	return nil
 }
 
+// SearchableFields is RecordFields without the top-level "raw" member: an
+// intake's original payload is sealed and returned but never searched
+// (docs/schema.md), so the index and the query matcher skip it whole, with
+// a scan that visits none of its leaves.
+func SearchableFields(entry []byte, fn func(path []byte, value []byte) error) error {
+	var buf [128]byte
+	w := fieldWalker{src: entry, fn: fn, path: buf[:0], skipRaw: true}
+	if len(entry) == 0 || entry[0] != '{' {
+		return recordErr(0, "", "not a JSON object")
+	}
+	end, err := w.value(0, jcs.DefaultMaxDepth)
+	if err != nil {
+		return err
+	}
+	if end != len(entry) {
+		return recordErr(end, "", "unexpected data after the object")
+	}
+	return nil
+}
+
 // fieldWalker is RecordFields' state: the entry and the path so far.
 type fieldWalker struct {
-	src  []byte
-	fn   func(path, value []byte) error
-	path []byte
+	src     []byte
+	fn      func(path, value []byte) error
+	path    []byte
+	skipRaw bool // skip the top-level "raw" member (SearchableFields)
+}
+
+// skip returns the offset after the value at src[pos] without visiting
+// it: strings are stepped over whole, brackets counted.
+func (w *fieldWalker) skip(pos int) (int, error) {
+	src := w.src
+	depth := 0
+	for i := pos; i < len(src); {
+		switch c := src[i]; {
+		case c == '"':
+			end, err := w.stringEnd(i)
+			if err != nil {
+				return end, err
+			}
+			i = end
+			if depth == 0 {
+				return i, nil
+			}
+		case c == '{' || c == '[':
+			depth++
+			i++
+		case c == '}' || c == ']':
+			if depth == 0 { // a scalar, ended by its parent
+				return i, nil
+			}
+			depth--
+			i++
+			if depth == 0 {
+				return i, nil
+			}
+		case c == ',' && depth == 0:
+			return i, nil
+		default:
+			i++
+		}
+	}
+	return len(src), recordErr(len(src), "", "unexpected end of entry")
 }
 
 // value walks the value at src[pos] and returns the offset after it.
@@ -191,7 +249,12 @@ func (w *fieldWalker) value(pos, depth int) (int, error) {
 			if keyEnd >= len(src) || src[keyEnd] != ':' {
 				return keyEnd, recordErr(keyEnd, "", "expected ':'")
 			}
-			if pos, err = w.value(keyEnd+1, depth-1); err != nil {
+			if w.skipRaw && base == 0 && string(w.path) == "raw" {
+				pos, err = w.skip(keyEnd + 1)
+			} else {
+				pos, err = w.value(keyEnd+1, depth-1)
+			}
+			if err != nil {
 				return pos, err
 			}
 			w.path = w.path[:base]

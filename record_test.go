@@ -227,3 +227,65 @@ func BenchmarkRecordFields(b *testing.B) {
 		}
 	}
 }
+
+// leaves lists what walk visits, as "path=value".
+func leaves(t testing.TB, walk func([]byte, func(path, value []byte) error) error, entry []byte) ([]string, error) {
+	var got []string
+	err := walk(entry, func(path, value []byte) error {
+		got = append(got, string(path)+"="+string(value))
+		return nil
+	})
+	return got, err
+}
+
+// checkSearchable checks that SearchableFields visits exactly the leaves
+// of RecordFields outside raw, whenever RecordFields can walk the entry.
+func checkSearchable(t testing.TB, entry []byte) {
+	all, err := leaves(t, RecordFields, entry)
+	if err != nil {
+		return
+	}
+	var want []string
+	for _, l := range all {
+		if !(l == "raw" || strings.HasPrefix(l, "raw=") || strings.HasPrefix(l, "raw.")) {
+			want = append(want, l)
+		}
+	}
+	got, err := leaves(t, SearchableFields, entry)
+	if err != nil || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("SearchableFields(%s) = %q, %v\nwant %q", entry, got, err, want)
+	}
+}
+
+func TestSearchableFieldsSkipsRaw(t *testing.T) {
+	for _, raw := range []string{`"text"`, `"a\"}],{["`, `12.5`, `true`, `null`, `[]`, `{}`,
+		`{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"a]}\\"}"}}]}}]}`,
+		`[[["x"]],{"raw":{"raw":1}}]`} {
+		for _, entry := range []string{
+			`{"action":"a","raw":` + raw + `,"seq":1,"time":"2025-06-01T12:30:00Z"}`,
+			`{"raw":` + raw + `}`,
+			`{"action":"a","attributes":{"raw":{"x":"y"}},"raw":` + raw + `}`,
+		} {
+			checkSearchable(t, []byte(entry))
+		}
+	}
+	// The raw it skips must still end where JSON says.
+	for _, bad := range []string{`{"raw":"unterminated}`, `{"raw":{"a":1}`, `{"raw":[1,2}`} {
+		if err := SearchableFields([]byte(bad), func(path, value []byte) error { return nil }); err == nil {
+			t.Errorf("SearchableFields(%s): no error", bad)
+		}
+	}
+}
+
+// FuzzSearchableFields checks SearchableFields against RecordFields on any
+// input: it never panics, and wherever RecordFields walks, it visits the
+// same leaves less raw's.
+func FuzzSearchableFields(f *testing.F) {
+	f.Add([]byte(fullEntry))
+	f.Add([]byte(`{"action":"a","raw":{"k":["v",{"w":"}"}]},"seq":1}`))
+	f.Add([]byte(`{"raw":"x\\"y"}`))
+	f.Fuzz(func(t *testing.T, entry []byte) {
+		SearchableFields(entry, func(path, value []byte) error { return nil })
+		checkSearchable(t, entry)
+	})
+}

@@ -324,7 +324,7 @@ func (e *Engine) Tail(ctx context.Context, q *Query, from uint64, fn func(seq ui
 func fieldValue(entry []byte, field string) (string, bool, error) {
 	var out string
 	var found bool
-	err := stele.RecordFields(entry, func(path, value []byte) error {
+	err := stele.SearchableFields(entry, func(path, value []byte) error {
 		if found || string(path) != field {
 			return nil
 		}
@@ -339,7 +339,7 @@ func fieldValue(entry []byte, field string) (string, bool, error) {
 func eventTime(entry []byte) (time.Time, error) {
 	var t time.Time
 	var perr error
-	err := stele.RecordFields(entry, func(path, value []byte) error {
+	err := stele.SearchableFields(entry, func(path, value []byte) error {
 		if string(path) == "time" && len(value) > 2 {
 			t, perr = time.Parse(time.RFC3339Nano, string(value[1:len(value)-1]))
 		}

@@ -180,7 +180,7 @@ func (m *Matcher) Match(entry []byte) (bool, error) {
 	clear(m.matched)
 	m.positives = len(prog.clauses) - prog.negs
 	m.decided = false
-	err := stele.RecordFields(entry, m.visit)
+	err := stele.SearchableFields(entry, m.visit)
 	if err != nil && err != errDecided {
 		return false, err
 	}

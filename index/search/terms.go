@@ -215,7 +215,7 @@ func (e *extractor) reset() {
 // extract resets e and walks entry.
 func (e *extractor) extract(entry []byte) error {
 	e.reset()
-	if err := stele.RecordFields(entry, e.leaf); err != nil {
+	if err := stele.SearchableFields(entry, e.leaf); err != nil {
 		return err
 	}
 	if !e.hasTime {
