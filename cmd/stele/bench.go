@@ -124,14 +124,14 @@ Examples:
 		}
 	}
 	if !*asJSON {
-		what := "POST /v1/events"
+		what := fmt.Sprintf("POST /v1/events, ~%d-byte events", *size)
 		if cfg.Body != nil {
-			what = "OTLP POST /v1/logs"
+			what = "OTLP POST /v1/logs, records of the gen workload"
 		}
 		if *gz {
 			what += ", gzip"
 		}
-		fmt.Printf("%s: batch %d, concurrency %d, ~%d-byte events, %v (+%v warm-up)\n", what, *batch, *conc, *size, *duration, *warmup)
+		fmt.Printf("%s: batch %d, concurrency %d, %v (+%v warm-up)\n", what, *batch, *conc, *duration, *warmup)
 	}
 	if *baseline {
 		addr, cleanup, err := startNoop()
