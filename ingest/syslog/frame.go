@@ -37,10 +37,16 @@ func newFrameReader(r io.Reader, max int) *frameReader {
 	return &frameReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
 }
 
-// next returns the next message. At a clean end of stream it returns
-// io.EOF; a stream that ends inside a message returns that message's
-// bytes with a problem and the error (io.ErrUnexpectedEOF or the read
-// error). Empty LF-delimited lines are skipped.
+// next returns the next message, and the error that ended the stream once
+// it ends; a frame returned with an error is the stream's last (it is
+// empty when the stream ended between messages). io.EOF is a clean end:
+// an LF-delimited stream's last line needs no LF, so its bytes are a
+// complete message. A stream that ends inside a message otherwise returns
+// that message's bytes with a problem: an octet-counted message cut short
+// (io.ErrUnexpectedEOF), a bad octet count (errDesync), any other read
+// error. The caller reports its own closing of the stream (shutdown, idle
+// timeout) as io.EOF, so that a message framed the same way is mapped the
+// same way whoever ended the stream. Empty LF-delimited lines are skipped.
 func (f *frameReader) next() (frame, error) {
 	if !f.detected {
 		b, err := f.r.Peek(1)
@@ -115,37 +121,39 @@ func (f *frameReader) nextOctet() (frame, error) {
 
 func (f *frameReader) nextLine() (frame, error) {
 	var fr frame
+	var tail [2]byte // the line's last two bytes so far: its LF or CR LF, if any
 	for {
 		chunk, err := f.r.ReadSlice('\n')
 		fr.size += int64(len(chunk))
 		if room := f.max + 2 - len(fr.data); room > 0 { // +2: the CR LF trimmed below
 			fr.data = append(fr.data, chunk[:min(room, len(chunk))]...)
 		}
+		for _, c := range chunk[max(0, len(chunk)-2):] {
+			tail = [2]byte{tail[1], c}
+		}
 		if err == bufio.ErrBufferFull {
 			continue
 		}
-		if err != nil && err != io.EOF {
-			if fr.size > 0 {
-				fr.problem = "connection failed inside a message"
-			}
-			return fr, err
+		// A complete line, or the stream's last bytes: without LF at its
+		// end (io.EOF), cut by a failure otherwise. The terminator is not
+		// part of the message, nor of its size, even when the message is
+		// oversized and data only a prefix.
+		end := int64(0)
+		if fr.size > 0 && tail[1] == '\n' {
+			end = 1
 		}
-		// A complete line, or the stream's last bytes without LF.
-		trimmed := int64(0)
-		for _, end := range []byte{'\n', '\r'} {
-			if len(fr.data) > 0 && fr.data[len(fr.data)-1] == end && (int64(len(fr.data)) == fr.size-trimmed) {
-				fr.data = fr.data[:len(fr.data)-1]
-				trimmed++
-			}
+		if fr.size > end && tail[1-end] == '\r' {
+			end++
 		}
-		fr.size -= trimmed
+		fr.size -= end
+		fr.data = fr.data[:min(int64(len(fr.data)), fr.size)]
 		if fr.size > int64(f.max) {
 			fr.oversize = true
-			fr.data = fr.data[:min(len(fr.data), f.max)]
+			fr.data = fr.data[:f.max]
 		}
-		if err == io.EOF && fr.size == 0 {
-			return fr, io.EOF
+		if err != nil && err != io.EOF && fr.size > 0 {
+			fr.problem = "connection failed inside a message"
 		}
-		return fr, nil
+		return fr, err
 	}
 }

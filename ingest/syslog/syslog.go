@@ -8,9 +8,12 @@
 // sealed in batches through ingest.Seal, one at a time: the next batch is
 // built while one seals, and once it is full the connection is not read, so
 // a slow log pushes back on TCP senders and memory stays bounded (two
-// batches per connection). A message that is not syslog, is too large, or maps
-// to an invalid event is still recorded (syslog.unparsed, syslog.oversized)
-// and counted as rejected: one bad message never refuses its batch.
+// batches per connection, at most Config.MaxConns connections, each closed
+// after Config.IdleTimeout of silence). A message that is not syslog, is
+// too large, or maps to an invalid event is still recorded (syslog.unparsed,
+// syslog.oversized) and counted as rejected: one bad message never refuses
+// its batch. UDP has no backpressure: datagrams beyond a bounded queue are
+// dropped and counted as such.
 //
 // The package never imports storage, the API or the server: it needs only
 // an ingest.Sink. The caller creates and owns the listeners.
@@ -21,10 +24,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stele-log/stele"
@@ -33,14 +39,18 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultMaxMessage   = 64 << 10
-	DefaultBatchSize    = 1000
-	DefaultBatchDelay   = 20 * time.Millisecond
-	DefaultMaxBatches   = 8
-	DefaultUDPQueue     = 8192
-	DefaultUDPWorkers   = 2
-	maxBatchBytes       = 4 << 20 // a batch is sealed once its messages reach this
-	tlsHandshakeTimeout = 30 * time.Second
+	DefaultMaxMessage    = 64 << 10
+	DefaultBatchSize     = 1000
+	DefaultBatchDelay    = 20 * time.Millisecond
+	DefaultMaxBatches    = 8
+	DefaultUDPQueue      = 8192
+	DefaultUDPQueueBytes = 32 << 20
+	DefaultUDPWorkers    = 2
+	DefaultUDPReadBuffer = 4 << 20
+	DefaultMaxConns      = 1024
+	DefaultIdleTimeout   = 5 * time.Minute
+	maxBatchBytes        = 4 << 20 // a batch is sealed once its messages reach this
+	tlsHandshakeTimeout  = 30 * time.Second
 )
 
 // Config configures a listener's intake.
@@ -59,13 +69,33 @@ type Config struct {
 	// MaxBatches bounds the batches being sealed at once across all
 	// connections of one Serve call (0: DefaultMaxBatches).
 	MaxBatches int
+	// MaxConns bounds the connections one ServeTCP call serves at once
+	// (0: DefaultMaxConns; <0: no bound). At the bound it stops accepting
+	// until one closes: senders then wait in the listener's backlog, and
+	// once that is full the kernel refuses them.
+	MaxConns int
+	// IdleTimeout closes a TCP or TLS connection whose sender has sent
+	// nothing for that long (0: DefaultIdleTimeout; <0: never). Time spent
+	// not reading it because the log pushes back does not count. The
+	// connection is closed after between IdleTimeout and IdleTimeout plus
+	// min(1 s, IdleTimeout/8) of silence.
+	IdleTimeout time.Duration
 	// UDPQueue is how many datagrams wait for a batch before new ones are
-	// dropped and counted as rejected (0: DefaultUDPQueue).
+	// dropped (0: DefaultUDPQueue).
 	UDPQueue int
+	// UDPQueueBytes bounds the bytes of the datagrams held, waiting in the
+	// queue or in batches not yet sealed, before new ones are dropped (0:
+	// DefaultUDPQueueBytes; at least MaxMessage).
+	UDPQueueBytes int
 	// UDPWorkers is how many batches of datagrams are built at once (0:
 	// DefaultUDPWorkers).
 	UDPWorkers int
-	Now        func() time.Time // the receive clock; nil: time.Now
+	// UDPReadBuffer is the socket receive buffer ServeUDP asks the kernel
+	// for (SO_RCVBUF), which holds datagrams while the intake is busy (0:
+	// DefaultUDPReadBuffer; <0: the system default). Linux caps it at
+	// net.core.rmem_max.
+	UDPReadBuffer int
+	Now           func() time.Time // the receive clock; nil: time.Now
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -90,8 +120,21 @@ func (c Config) withDefaults() (Config, error) {
 	if c.UDPQueue <= 0 {
 		c.UDPQueue = DefaultUDPQueue
 	}
+	if c.UDPQueueBytes <= 0 {
+		c.UDPQueueBytes = DefaultUDPQueueBytes
+	}
+	c.UDPQueueBytes = max(c.UDPQueueBytes, c.MaxMessage) // room for one message
 	if c.UDPWorkers <= 0 {
 		c.UDPWorkers = DefaultUDPWorkers
+	}
+	if c.UDPReadBuffer == 0 {
+		c.UDPReadBuffer = DefaultUDPReadBuffer
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -104,6 +147,9 @@ type server struct {
 	cfg  Config
 	sem  chan struct{} // one token per batch being sealed
 	warn *rateLimited
+	// queued is the bytes of datagrams ServeUDP holds, queued or in a batch
+	// not yet sealed (bounded by Config.UDPQueueBytes). nil for TCP.
+	queued *atomic.Int64
 }
 
 func newServer(cfg Config) (*server, error) {
@@ -111,7 +157,7 @@ func newServer(cfg Config) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &server{cfg: cfg, sem: make(chan struct{}, cfg.MaxBatches), warn: &rateLimited{log: cfg.Logger, every: time.Second}}, nil
+	return &server{cfg: cfg, sem: make(chan struct{}, cfg.MaxBatches), warn: newRateLimited(cfg.Logger, time.Second)}, nil
 }
 
 // item is one received message on its way into a batch.
@@ -124,22 +170,41 @@ type item struct {
 // closed), then closes ln and every connection, waits for their last
 // batches to be sealed and returns (nil after ctx is done). Other accept
 // errors (out of file descriptors, say) are logged and retried with
-// backoff. For TLS (RFC 5425) pass a
-// tls.Listener: connections are then counted as source syslog_tls.
+// backoff. At most Config.MaxConns connections are served at once: at the
+// bound it does not accept (the kernel's backlog holds the next senders)
+// until one closes. For TLS (RFC 5425) pass a tls.Listener: connections
+// are then counted as source syslog_tls.
 func ServeTCP(ctx context.Context, ln net.Listener, cfg Config) error {
 	s, err := newServer(cfg)
 	if err != nil {
 		return err
 	}
+	// Connections live in connCtx, which ends with ctx or when ServeTCP
+	// returns for another reason (ln closed by its owner): then too every
+	// connection is closed and its batches sealed before ServeTCP returns.
+	connCtx, cancelConns := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		ln.Close() // a listener that stops accepting must not stay bound
+		cancelConns()
+		wg.Wait()
+	}()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
-	defer ln.Close() // a listener that stops accepting must not stay bound
-	var wg sync.WaitGroup
-	defer wg.Wait()
+	var slots chan struct{} // one per connection served; nil: no bound
+	if s.cfg.MaxConns > 0 {
+		slots = make(chan struct{}, s.cfg.MaxConns)
+	}
 	delay := 5 * time.Millisecond
 	for {
+		if slots != nil && !s.acquireConn(ctx, slots) {
+			return nil
+		}
 		conn, err := ln.Accept()
 		if err != nil {
+			if slots != nil {
+				<-slots
+			}
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -161,8 +226,30 @@ func ServeTCP(ctx context.Context, ln net.Listener, cfg Config) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.serveConn(ctx, conn)
+			if slots != nil {
+				defer func() { <-slots }()
+			}
+			s.serveConn(connCtx, conn)
 		}()
+	}
+}
+
+// acquireConn takes a connection slot, waiting for one to free up when all
+// are taken. Not accepting meanwhile (rather than accepting and closing)
+// lets the kernel push back: senders wait in the backlog, not in a loop of
+// reconnects. It reports false when ctx is done first.
+func (s *server) acquireConn(ctx context.Context, slots chan struct{}) bool {
+	select {
+	case slots <- struct{}{}:
+		return true
+	default:
+	}
+	s.warn.Warn("syslog: connection limit reached; not accepting until a connection closes", "max_conns", cap(slots))
+	select {
+	case slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -177,7 +264,9 @@ func (s *server) serveConn(ctx context.Context, conn net.Conn) {
 		err := tc.HandshakeContext(hctx)
 		cancel()
 		if err != nil {
-			s.warn.Warn("syslog: TLS handshake failed", "peer", conn.RemoteAddr().String(), "err", err)
+			if ctx.Err() == nil {
+				s.warn.Warn("syslog: TLS handshake failed", "peer", conn.RemoteAddr().String(), "err", err)
+			}
 			return
 		}
 	}
@@ -192,7 +281,11 @@ func (s *server) serveConn(ctx context.Context, conn net.Conn) {
 		defer close(done)
 		s.batch(ctx, items, src)
 	}()
-	fr := newFrameReader(conn, s.cfg.MaxMessage)
+	cr := &connReader{conn: conn, ctx: ctx, timeout: s.cfg.IdleTimeout}
+	if cr.timeout > 0 {
+		cr.step = min(time.Second, cr.timeout/8)
+	}
+	fr := newFrameReader(cr, s.cfg.MaxMessage)
 	for {
 		f, err := fr.next()
 		if f.size > 0 || f.problem != "" {
@@ -204,6 +297,9 @@ func (s *server) serveConn(ctx context.Context, conn net.Conn) {
 			if f.problem != "" {
 				s.warn.Warn("syslog: connection dropped", "peer", conn.RemoteAddr().String(), "problem", f.problem, "err", err)
 			}
+			if cr.idle {
+				s.warn.Log(slog.LevelInfo, "syslog: closed an idle connection", "peer", conn.RemoteAddr().String(), "idle_timeout", s.cfg.IdleTimeout.String())
+			}
 			break
 		}
 	}
@@ -211,19 +307,71 @@ func (s *server) serveConn(ctx context.Context, conn net.Conn) {
 	<-done
 }
 
+// connReader reads a connection for the frameReader. When the server
+// closes the stream itself (shutdown, idle timeout) it reports io.EOF, so
+// that the last message is framed as at the sender's end of stream.
+//
+// The idle timeout is a read deadline. Setting it for every read would
+// cost a timer update per message at low rates and per buffer at high
+// ones, so it is moved at most once per step, and then to now plus timeout
+// plus step: each Read starts with at least timeout ahead of it (so time
+// spent not reading, while the log pushes back, never counts as silence),
+// and a silent sender is cut off after at most timeout plus step.
+type connReader struct {
+	conn    net.Conn
+	ctx     context.Context
+	timeout time.Duration // 0: none
+	step    time.Duration
+	set     time.Time // when the deadline was last moved
+	idle    bool      // the idle timeout ended the stream
+}
+
+func (r *connReader) Read(p []byte) (int, error) {
+	if r.timeout > 0 {
+		if now := time.Now(); now.Sub(r.set) >= r.step {
+			if err := r.conn.SetReadDeadline(now.Add(r.timeout + r.step)); err != nil {
+				return 0, err
+			}
+			r.set = now
+		}
+	}
+	n, err := r.conn.Read(p)
+	if err != nil && err != io.EOF {
+		switch {
+		case r.ctx.Err() != nil: // closed by the server at shutdown
+			err = io.EOF
+		case r.timeout > 0 && errors.Is(err, os.ErrDeadlineExceeded):
+			r.idle = true
+			err = io.EOF
+		}
+	}
+	return n, err
+}
+
 // ServeUDP reads syslog datagrams (RFC 5426: one message per datagram) from
 // pc until ctx is done or pc fails, then closes pc, seals what it queued and
-// returns (nil after ctx is done). Datagrams that find the queue full are
-// dropped and counted as rejected (source syslog_udp): UDP has no
-// backpressure.
+// returns (nil after ctx is done). UDP has no backpressure: a datagram that
+// finds the queue full (Config.UDPQueue datagrams or Config.UDPQueueBytes
+// bytes) is dropped and counted as received and dropped (source
+// syslog_udp). When pc has SetReadBuffer (a *net.UDPConn does), the socket
+// asks for Config.UDPReadBuffer bytes of receive buffer first.
 func ServeUDP(ctx context.Context, pc net.PacketConn, cfg Config) error {
 	s, err := newServer(cfg)
 	if err != nil {
 		return err
 	}
+	defer pc.Close()
 	stop := context.AfterFunc(ctx, func() { pc.Close() })
 	defer stop()
+	if s.cfg.UDPReadBuffer > 0 {
+		if rb, ok := pc.(interface{ SetReadBuffer(int) error }); ok {
+			if err := rb.SetReadBuffer(s.cfg.UDPReadBuffer); err != nil {
+				s.cfg.Logger.Warn("syslog: cannot set the UDP receive buffer; the system default stays", "bytes", s.cfg.UDPReadBuffer, "err", err)
+			}
+		}
+	}
 	src := s.cfg.Metrics.Source("syslog_udp")
+	s.queued = new(atomic.Int64)
 	queue := make(chan item, s.cfg.UDPQueue)
 	var wg sync.WaitGroup
 	for range s.cfg.UDPWorkers {
@@ -235,21 +383,29 @@ func ServeUDP(ctx context.Context, pc net.PacketConn, cfg Config) error {
 	}
 	defer wg.Wait()
 	defer close(queue)
+	uc, _ := pc.(*net.UDPConn) // reads without allocating an address
 	buf := make([]byte, 64<<10)
 	for {
-		n, addr, err := pc.ReadFrom(buf)
+		var (
+			n    int
+			peer netip.AddrPort
+			err  error
+		)
+		if uc != nil {
+			n, peer, err = uc.ReadFromUDPAddrPort(buf)
+		} else {
+			var addr net.Addr
+			n, addr, err = pc.ReadFrom(buf)
+			if ua, ok := addr.(*net.UDPAddr); ok {
+				peer = ua.AddrPort()
+			}
+		}
 		if n > 0 {
 			src.Received.Inc()
 			src.Bytes.Add(float64(n))
-			it := item{fr: datagram(buf[:n], s.cfg.MaxMessage)}
-			if ua, ok := addr.(*net.UDPAddr); ok {
-				it.peer = ua.AddrPort().Addr()
-			}
-			select {
-			case queue <- it:
-			default:
-				src.Rejected.Inc()
-				s.warn.Warn("syslog: UDP queue full, datagram dropped", "peer", addr.String())
+			if !s.enqueue(queue, buf[:n], peer.Addr()) {
+				src.Dropped.Inc()
+				s.warn.Warn("syslog: UDP queue full, datagram dropped", "peer", peer)
 			}
 		}
 		if err != nil {
@@ -258,6 +414,10 @@ func ServeUDP(ctx context.Context, pc net.PacketConn, cfg Config) error {
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
+				// A deadline someone set on pc: clear it rather than spin.
+				if err := pc.SetReadDeadline(time.Time{}); err != nil {
+					return fmt.Errorf("syslog: read: %w", err)
+				}
 				continue
 			}
 			return fmt.Errorf("syslog: read: %w", err)
@@ -265,12 +425,36 @@ func ServeUDP(ctx context.Context, pc net.PacketConn, cfg Config) error {
 	}
 }
 
-// datagram is one UDP message: a trailing LF, CR LF or NUL, which some
-// senders add, is not part of it.
-func datagram(b []byte, max int) frame {
+// enqueue copies the datagram b into the queue unless the queue is full,
+// in datagrams or in bytes; it reports whether it did.
+func (s *server) enqueue(queue chan<- item, b []byte, peer netip.Addr) bool {
+	b = trimDatagram(b)
+	size := int64(min(len(b), s.cfg.MaxMessage))
+	if s.queued.Add(size) > int64(s.cfg.UDPQueueBytes) || len(queue) == cap(queue) {
+		s.queued.Add(-size)
+		return false
+	}
+	select {
+	case queue <- item{fr: datagram(b, s.cfg.MaxMessage), peer: peer}:
+		return true
+	default: // filled up since the check above
+		s.queued.Add(-size)
+		return false
+	}
+}
+
+// trimDatagram drops a trailing LF, CR LF or NUL, which some senders add
+// and which is not part of the message.
+func trimDatagram(b []byte) []byte {
 	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == 0) {
 		b = b[:len(b)-1]
 	}
+	return b
+}
+
+// datagram is one UDP message (see trimDatagram), its bytes copied.
+func datagram(b []byte, max int) frame {
+	b = trimDatagram(b)
 	f := frame{size: int64(len(b)), oversize: len(b) > max}
 	f.data = append([]byte(nil), b[:min(len(b), max)]...)
 	return f
@@ -290,7 +474,11 @@ func (s *server) batch(ctx context.Context, in <-chan item, src *ingest.Source) 
 		defer close(sealed)
 		mp := newMapper(s.cfg.Now) // for remapping; a mapper is not shared
 		for b := range full {
+			held := b.bytes
 			s.seal(ctx, mp, b, src)
+			if s.queued != nil {
+				s.queued.Add(-int64(held)) // the datagrams are let go
+			}
 			free <- b
 		}
 	}()
@@ -454,30 +642,48 @@ func (mp *mapper) setPeer(peer netip.Addr) {
 	}
 }
 
-// rateLimited logs at most one warning per interval and says how many it
-// held back.
+// rateLimited logs each message at most once per interval and says how
+// many of it it held back. Messages are limited apart, so that a flood of
+// one warning (datagrams dropped, say) never hides another (a batch lost).
 type rateLimited struct {
-	log        *slog.Logger
-	every      time.Duration
-	mu         sync.Mutex
+	log   *slog.Logger
+	every time.Duration
+	mu    sync.Mutex
+	state map[string]*limitState // by message; a fixed set of constants
+}
+
+type limitState struct {
 	last       time.Time
 	suppressed int
 }
 
-func (r *rateLimited) Warn(msg string, args ...any) {
+func newRateLimited(log *slog.Logger, every time.Duration) *rateLimited {
+	return &rateLimited{log: log, every: every, state: map[string]*limitState{}}
+}
+
+// Warn logs msg at level warning, unless it was logged within the interval.
+func (r *rateLimited) Warn(msg string, args ...any) { r.Log(slog.LevelWarn, msg, args...) }
+
+// Log logs msg at level, unless it was logged within the interval.
+func (r *rateLimited) Log(level slog.Level, msg string, args ...any) {
 	r.mu.Lock()
+	st := r.state[msg]
+	if st == nil {
+		st = new(limitState)
+		r.state[msg] = st
+	}
 	now := time.Now()
-	if now.Sub(r.last) < r.every {
-		r.suppressed++
+	if !st.last.IsZero() && now.Sub(st.last) < r.every {
+		st.suppressed++
 		r.mu.Unlock()
 		return
 	}
-	r.last = now
-	held := r.suppressed
-	r.suppressed = 0
+	st.last = now
+	held := st.suppressed
+	st.suppressed = 0
 	r.mu.Unlock()
 	if held > 0 {
 		args = append(args, "suppressed", held)
 	}
-	r.log.Warn(msg, args...)
+	r.log.Log(context.Background(), level, msg, args...)
 }
