@@ -33,6 +33,8 @@ type intakeFlags struct {
 	syslogTLSCert string
 	syslogTLSKey  string
 	memory        int64
+	syslogConns   int
+	syslogIdle    time.Duration
 }
 
 // listFlag is a repeatable string flag that also takes comma-separated lists.
@@ -63,6 +65,8 @@ func (f *intakeFlags) register(fs *flagSet) {
 	fs.StringVar(&f.syslogTLS, "syslog-tls", "", "receive syslog over TLS (RFC 5425) on this address; certificate from --syslog-tls-cert or --tls-cert")
 	fs.StringVar(&f.syslogTLSCert, "syslog-tls-cert", "", "TLS certificate for --syslog-tls (default: --tls-cert)")
 	fs.StringVar(&f.syslogTLSKey, "syslog-tls-key", "", "TLS private key for --syslog-tls (default: --tls-key)")
+	fs.IntVar(&f.syslogConns, "syslog-max-conns", syslog.DefaultMaxConns, "syslog TCP/TLS connections served at once, per listener; beyond it new ones wait in the kernel's backlog")
+	fs.DurationVar(&f.syslogIdle, "syslog-idle-timeout", syslog.DefaultIdleTimeout, "close a syslog TCP/TLS connection that sends nothing for this long (0: never)")
 }
 
 // intakes is the running ingest adapters of a server.
@@ -98,7 +102,11 @@ func (f *intakeFlags) setup(sink ingest.Sink, reg prometheus.Registerer, logger 
 		}
 		in.mount(h.Routes())
 	}
-	cfg := syslog.Config{Sink: sink, Metrics: metrics, Logger: logger}
+	idle := f.syslogIdle
+	if idle == 0 {
+		idle = -1 // syslog.Config: negative is never, zero the default
+	}
+	cfg := syslog.Config{Sink: sink, Metrics: metrics, Logger: logger, MaxConns: f.syslogConns, IdleTimeout: idle}
 	if f.syslogUDP != "" {
 		pc, err := net.ListenPacket("udp", f.syslogUDP)
 		if err != nil {
