@@ -289,3 +289,59 @@ func TestBenchIngestModes(t *testing.T) {
 		t.Fatalf("log size %d (%v), want at least %d", size, err, 20000+reports[0].Events)
 	}
 }
+
+// TestSyslogConnectionFlags checks --syslog-max-conns and
+// --syslog-idle-timeout on the real server: with one connection allowed, a
+// second sender waits in the backlog, unread, until the first one has been
+// silent for the idle timeout and is closed; then its message is sealed.
+func TestSyslogConnectionFlags(t *testing.T) {
+	port := freePort(t, "tcp")
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	srv := startServer(t, filepath.Join(t.TempDir(), "data"), "--syslog-tcp", addr,
+		"--syslog-max-conns", "1", "--syslog-idle-timeout", "700ms")
+	first, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	time.Sleep(100 * time.Millisecond)   // accepted: the one slot is taken
+	second, err := net.Dial("tcp", addr) // completes in the kernel's backlog
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	opened := time.Now()
+	msg := "<86>1 2026-11-23T10:00:00Z gw sshd 1 - - waited for a slot"
+	fmt.Fprintf(second, "%d %s", len(msg), msg)
+
+	size := func() uint64 {
+		resp, err := http.Get(srv.url + "/checkpoint")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var note bytes.Buffer
+		note.ReadFrom(resp.Body)
+		n, _ := strconv.ParseUint(strings.Split(note.String(), "\n")[1], 10, 64)
+		return n
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := size(); n != 0 {
+		t.Fatalf("the second connection was served while the first held the only slot (log size %d)", n)
+	}
+	// The silent first connection is closed by the server.
+	first.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := first.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the idle connection was not closed")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for size() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the waiting sender's message was not sealed after the slot freed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if waited := time.Since(opened); waited < 500*time.Millisecond {
+		t.Fatalf("sealed after %v, before the first connection's idle timeout", waited)
+	}
+}
