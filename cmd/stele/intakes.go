@@ -25,6 +25,7 @@ type intakeFlags struct {
 	hecTokens     listFlag
 	k8sAudit      bool
 	k8sTokens     listFlag
+	k8sAllStages  bool
 	otlp          bool
 	otlpTokens    listFlag
 	syslogUDP     string
@@ -56,6 +57,7 @@ func (f *intakeFlags) register(fs *flagSet) {
 		f.hecTokens.Set(v)
 	}
 	fs.BoolVar(&f.k8sAudit, "k8s-audit", true, "accept Kubernetes audit webhooks (audit.k8s.io/v1 EventList) at POST /v1/ingest/k8s")
+	fs.BoolVar(&f.k8sAllStages, "k8s-audit-all-stages", false, "keep every stage of a Kubernetes audit event (RequestReceived, ResponseStarted, ...), not only the final ResponseComplete or Panic")
 	fs.Var(&f.k8sTokens, "k8s-audit-token", "bearer token the kube-apiserver webhook must present (repeatable); none: no token is asked for")
 	fs.BoolVar(&f.otlp, "otlp", true, "accept OpenTelemetry logs (OTLP/HTTP, protobuf or JSON) at POST /v1/logs")
 	fs.Var(&f.otlpTokens, "otlp-token", "bearer token OTLP senders must present (repeatable); none: no token is asked for")
@@ -89,7 +91,7 @@ func (f *intakeFlags) setup(sink ingest.Sink, reg prometheus.Registerer, logger 
 		in.mount(h.Routes())
 	}
 	if f.k8sAudit {
-		h, err := k8saudit.New(k8saudit.Config{Sink: sink, Tokens: f.k8sTokens, Gate: in.gate, Metrics: metrics, Logger: logger})
+		h, err := k8saudit.New(k8saudit.Config{Sink: sink, Tokens: f.k8sTokens, AllStages: f.k8sAllStages, Gate: in.gate, Metrics: metrics, Logger: logger})
 		if err != nil {
 			return nil, fmt.Errorf("Kubernetes audit intake: %w", err)
 		}
