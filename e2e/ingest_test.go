@@ -277,16 +277,8 @@ func TestBenchIngestModes(t *testing.T) {
 		t.Fatalf("bench --intake otlp: %v\n%s", err, res.stdout)
 	}
 	// Everything acknowledged or counted as sealed is in the log.
-	resp, err := http.Get(srv.url + "/checkpoint")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var note bytes.Buffer
-	note.ReadFrom(resp.Body)
-	resp.Body.Close()
-	size, err := strconv.ParseUint(strings.Split(note.String(), "\n")[1], 10, 64)
-	if err != nil || size < 20000+uint64(reports[0].Events) {
-		t.Fatalf("log size %d (%v), want at least %d", size, err, 20000+reports[0].Events)
+	if size := logSize(t, srv.url); size < 20000+uint64(reports[0].Events) {
+		t.Fatalf("log size %d, want at least %d", size, 20000+reports[0].Events)
 	}
 }
 
@@ -314,17 +306,7 @@ func TestSyslogConnectionFlags(t *testing.T) {
 	msg := "<86>1 2026-11-23T10:00:00Z gw sshd 1 - - waited for a slot"
 	fmt.Fprintf(second, "%d %s", len(msg), msg)
 
-	size := func() uint64 {
-		resp, err := http.Get(srv.url + "/checkpoint")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var note bytes.Buffer
-		note.ReadFrom(resp.Body)
-		n, _ := strconv.ParseUint(strings.Split(note.String(), "\n")[1], 10, 64)
-		return n
-	}
+	size := func() uint64 { return logSize(t, srv.url) }
 	time.Sleep(300 * time.Millisecond)
 	if n := size(); n != 0 {
 		t.Fatalf("the second connection was served while the first held the only slot (log size %d)", n)
@@ -344,4 +326,44 @@ func TestSyslogConnectionFlags(t *testing.T) {
 	if waited := time.Since(opened); waited < 500*time.Millisecond {
 		t.Fatalf("sealed after %v, before the first connection's idle timeout", waited)
 	}
+}
+
+// TestK8sAuditAllStages checks --k8s-audit-all-stages on the real server:
+// the sample list's two non-final stages are sealed too.
+func TestK8sAuditAllStages(t *testing.T) {
+	list := readFile(t, filepath.Join("..", "ingest", "k8saudit", "testdata", "eventlist.json"))
+	for _, c := range []struct {
+		flags []string
+		want  uint64
+	}{{nil, 5}, {[]string{"--k8s-audit-all-stages"}, 7}} {
+		srv := startServer(t, filepath.Join(t.TempDir(), "data"), c.flags...)
+		resp, err := http.Post(srv.url+"/v1/ingest/k8s", "application/json", bytes.NewReader(list))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%v: status %d", c.flags, resp.StatusCode)
+		}
+		if size := logSize(t, srv.url); size != c.want {
+			t.Errorf("%v: %d events sealed, want %d", c.flags, size, c.want)
+		}
+	}
+}
+
+// logSize is the size of the server's current signed checkpoint.
+func logSize(t *testing.T, url string) uint64 {
+	t.Helper()
+	resp, err := http.Get(url + "/checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var note bytes.Buffer
+	note.ReadFrom(resp.Body)
+	size, err := strconv.ParseUint(strings.Split(note.String(), "\n")[1], 10, 64)
+	if err != nil {
+		t.Fatalf("checkpoint %q: %v", note.String(), err)
+	}
+	return size
 }
