@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/stele-log/stele"
+	"github.com/stele-log/stele/ingest"
 )
 
 var (
@@ -32,16 +34,17 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) error {
 	if r.ContentLength > s.cfg.MaxBodyBytes && r.Header.Get("Content-Encoding") == "" {
 		return errorf(stele.ErrTooLarge, "request body is %d bytes; the limit is %d bytes: split the batch", r.ContentLength, s.cfg.MaxBodyBytes)
 	}
-	leave, err := s.cfg.Gate.Enter(r.Context(), r, s.cfg.MaxBodyBytes)
+	pass, err := s.cfg.Gate.Enter(r.Context(), r, s.cfg.MaxBodyBytes)
 	if err != nil {
 		return err
 	}
-	defer leave()
+	defer pass.Leave()
 	body := bufPool.Get().(*bytes.Buffer)
 	defer putBuf(body)
-	if err := s.readBody(r, body); err != nil {
+	if err := s.readBody(w, r, body, pass); err != nil {
 		return err
 	}
+	pass.Fit(int64(body.Len()))
 	batch := batchPool.Get().(*stele.Batch)
 	defer batchPool.Put(batch)
 	if err := stele.ParseEventsInto(batch, body.Bytes(), isNDJSON(r.Header.Get("Content-Type")), received); err != nil {
@@ -52,6 +55,7 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) error {
 	if err := s.log.Append(r.Context(), batch, sealed); err != nil {
 		return err
 	}
+	pass.Leave() // the body is parsed and sealed: a slow reader of the answer holds nothing
 
 	out := respPool.Get().(*[]byte)
 	defer func() {
@@ -88,9 +92,16 @@ func proofParam(r *http.Request) (bool, error) {
 }
 
 // readBody reads the request body into buf, enforcing MaxBodyBytes and
-// undoing Content-Encoding: gzip.
-func (s *Server) readBody(r *http.Request, buf *bytes.Buffer) error {
+// undoing Content-Encoding: gzip; a body of unknown size is metered by the
+// gate's pass, and the read has the gate's deadline.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer, pass *ingest.Pass) error {
 	limit := s.cfg.MaxBodyBytes
+	if g := s.cfg.Gate; g != nil && g.BodyTimeout > 0 {
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(time.Now().Add(g.BodyTimeout)) == nil {
+			defer rc.SetReadDeadline(time.Time{})
+		}
+	}
 	var src io.Reader = r.Body
 	switch enc := r.Header.Get("Content-Encoding"); enc {
 	case "", "identity":
@@ -107,8 +118,11 @@ func (s *Server) readBody(r *http.Request, buf *bytes.Buffer) error {
 	if r.ContentLength > limit {
 		return errorf(stele.ErrTooLarge, "request body is %d bytes; the limit is %d bytes: split the batch", r.ContentLength, limit)
 	}
-	if r.ContentLength > 0 && src == r.Body {
-		// The common case: read exactly the announced length, no limiter.
+	if r.ContentLength > 0 && r.ContentLength < ingest.Chunk && src == r.Body {
+		// The common case: read exactly the announced length, no limiter
+		// (the gate reserved exactly that). A larger body is read, and
+		// reserved, as it arrives: a sender that declares 64 MiB and
+		// stalls must not make us allocate it.
 		buf.Grow(int(r.ContentLength))
 		b := buf.AvailableBuffer()[:r.ContentLength]
 		if _, err := io.ReadFull(src, b); err != nil {
@@ -117,7 +131,10 @@ func (s *Server) readBody(r *http.Request, buf *bytes.Buffer) error {
 		buf.Write(b)
 		return nil
 	}
-	n, err := buf.ReadFrom(io.LimitReader(src, limit+1))
+	n, err := buf.ReadFrom(io.LimitReader(pass.Reader(src), limit+1))
+	if errors.Is(err, ingest.ErrBusy) {
+		return err
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -80,7 +80,7 @@ func TestBusyAnswers(t *testing.T) {
 
 	// Take the whole budget, as a large request in progress would.
 	big := httptest.NewRequest("POST", "/", nil)
-	big.ContentLength = -1 // unknown: the whole limit is reserved
+	big.ContentLength = budget // declared: exactly that is reserved
 	hold, err := gate.Enter(context.Background(), big, budget)
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestBusyAnswers(t *testing.T) {
 	if size := l.Size(); size != 0 {
 		t.Fatalf("%d events sealed while busy", size)
 	}
-	hold()
+	hold.Leave()
 	for i, c := range cases {
 		if status, _, body := do(i); status != http.StatusOK {
 			t.Errorf("%s after the budget was freed: %d %s", c.name, status, body)

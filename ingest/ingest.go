@@ -92,7 +92,11 @@ var ErrBodyTooLarge = fmt.Errorf("ingest: request body too large: %w", stele.Err
 // ReadBody reads a request body of at most limit bytes, decompressing it
 // when Content-Encoding is gzip (every HTTP intake accepts gzip; the limit
 // applies to the decompressed bytes, so a small bomb cannot grow large).
-func ReadBody(r *http.Request, limit int64) ([]byte, error) {
+func ReadBody(r *http.Request, limit int64) ([]byte, error) { return readBody(r, limit, nil) }
+
+// readBody is ReadBody with the decompressed body passed through wrap (a
+// Pass's metering) when wrap is not nil.
+func readBody(r *http.Request, limit int64, wrap func(io.Reader) io.Reader) ([]byte, error) {
 	var src io.Reader = r.Body
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
@@ -106,12 +110,20 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("ingest: Content-Encoding %q: only gzip is accepted: %w", enc, stele.ErrInvalid)
 	}
+	if wrap != nil {
+		src = wrap(src)
+	}
 	body, err := io.ReadAll(io.LimitReader(src, limit+1))
 	if err != nil {
-		if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) {
+		switch {
+		case errors.Is(err, ErrBusy), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			return nil, err
+		case errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader):
 			return nil, fmt.Errorf("ingest: gzip body: %v: %w", err, stele.ErrInvalid)
 		}
-		return nil, err
+		// A body cut short, too slow (the gate's body timeout) or broken:
+		// the sender's to resend.
+		return nil, fmt.Errorf("ingest: reading the request body: %v: %w", err, stele.ErrInvalid)
 	}
 	if int64(len(body)) > limit {
 		return nil, fmt.Errorf("%w (limit %d bytes)", ErrBodyTooLarge, limit)

@@ -61,7 +61,7 @@ func (f *intakeFlags) register(fs *flagSet) {
 	fs.Var(&f.k8sTokens, "k8s-audit-token", "bearer token the kube-apiserver webhook must present (repeatable); none: no token is asked for")
 	fs.BoolVar(&f.otlp, "otlp", true, "accept OpenTelemetry logs (OTLP/HTTP, protobuf or JSON) at POST /v1/logs")
 	fs.Var(&f.otlpTokens, "otlp-token", "bearer token OTLP senders must present (repeatable); none: no token is asked for")
-	fs.Int64Var(&f.memory, "ingest-memory", 256<<20, "bytes of request bodies the HTTP intakes and POST /v1/events may hold at once; a request that finds no room within 2s gets 503 + Retry-After")
+	fs.Int64Var(&f.memory, "ingest-memory", 256<<20, "bytes of request bodies the HTTP intakes and POST /v1/events may hold at once; a request that finds no room within 2s gets 503 + Retry-After, and a body must arrive within a minute")
 	fs.StringVar(&f.syslogUDP, "syslog-udp", "", "receive syslog (RFC 5424/3164) over UDP on this address, e.g. 127.0.0.1:5514")
 	fs.StringVar(&f.syslogTCP, "syslog-tcp", "", "receive syslog over TCP (octet-counted or LF-delimited) on this address")
 	fs.StringVar(&f.syslogTLS, "syslog-tls", "", "receive syslog over TLS (RFC 5425) on this address; certificate from --syslog-tls-cert or --tls-cert")
@@ -81,6 +81,9 @@ type intakes struct {
 
 // setup builds the HTTP intakes and opens the syslog listeners.
 func (f *intakeFlags) setup(sink ingest.Sink, reg prometheus.Registerer, logger *slog.Logger, tlsCert, tlsKey string) (*intakes, error) {
+	if f.memory < ingest.Chunk {
+		return nil, fmt.Errorf("--ingest-memory %d: must be at least %d bytes (1 MiB)", f.memory, ingest.Chunk)
+	}
 	metrics := ingest.NewMetrics(reg)
 	in := &intakes{gate: ingest.NewGate(f.memory, 2*time.Second, reg)}
 	if len(f.hecTokens) > 0 {

@@ -212,7 +212,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, parse func([]byt
 		return
 	}
 	received := h.cfg.Now()
-	body, leave, err := ingest.Admit(h.cfg.Gate, r, h.cfg.MaxBody)
+	body, pass, err := ingest.Admit(h.cfg.Gate, w, r, h.cfg.MaxBody)
 	if errors.Is(err, stele.ErrUnavailable) {
 		h.fail(w, err) // busy: nothing was read (stele_ingest_busy_total)
 		return
@@ -224,7 +224,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, parse func([]byt
 		h.fail(w, err)
 		return
 	}
-	defer leave()
+	defer pass.Leave()
 	h.src.Bytes.Add(float64(len(body)))
 	events, err := parse(body, h.cfg.Action, defaultsOf(r))
 	if err != nil {

@@ -90,7 +90,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	received := h.cfg.Now()
-	body, leave, err := ingest.Admit(h.cfg.Gate, r, h.cfg.MaxBody)
+	body, pass, err := ingest.Admit(h.cfg.Gate, w, r, h.cfg.MaxBody)
 	if errors.Is(err, stele.ErrUnavailable) {
 		h.fail(w, err) // busy: nothing was read (stele_ingest_busy_total)
 		return
@@ -101,7 +101,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	defer leave()
+	defer pass.Leave()
 	h.src.Bytes.Add(float64(len(body)))
 	parsed, err := ParseEventList(body, h.cfg.AllStages)
 	if err != nil {

@@ -140,7 +140,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	received := h.cfg.Now()
-	body, leave, err := ingest.Admit(h.cfg.Gate, r, h.cfg.MaxBody)
+	body, pass, err := ingest.Admit(h.cfg.Gate, w, r, h.cfg.MaxBody)
 	if errors.Is(err, stele.ErrUnavailable) {
 		h.fail(w, enc, err) // busy: nothing was read (stele_ingest_busy_total)
 		return
@@ -152,7 +152,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, enc, err)
 		return
 	}
-	defer leave()
+	defer pass.Leave()
 	h.src.Bytes.Add(float64(len(body)))
 	req := plogotlp.NewExportRequest()
 	if enc == encJSON {
