@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -25,8 +26,8 @@ import (
 // by appendRecord, straight in canonical key order, and spliced in. That
 // costs a fraction of marshalling every record through pdata and having
 // the event parser sort its keys. Should pdata's output ever lack the
-// expected shape, each record is marshalled whole by pdata instead (the
-// parser then canonicalises it).
+// expected shape, or a record holds what pcommon cannot show (errNotPlain),
+// that record is marshalled whole by pdata and canonicalised instead.
 type rawEncoder struct {
 	json plog.JSONMarshaler
 	// single is the current scope's request; its one record is overwritten
@@ -79,22 +80,37 @@ func (e *rawEncoder) scope(rl plog.ResourceLogs, sl plog.ScopeLogs) error {
 	return nil
 }
 
+// errNotPlain is appendRecord's signal that a record holds a value it
+// cannot see into: pcommon reports an AnyValue holding a string-table
+// index (string_value_strindex) as empty, and a KeyValue whose key is an
+// index (key_strindex) as having the empty key, yet pdata's JSON writes
+// both. Such a record is marshalled by pdata.
+var errNotPlain = errors.New("otlp: a value or key pcommon cannot show")
+
 // appendRaw appends lr's raw form to dst.
 func (e *rawEncoder) appendRaw(dst []byte, lr plog.LogRecord) ([]byte, error) {
 	if e.splice {
+		start := len(dst)
 		dst = append(dst, e.prefix...)
 		var err error
-		if dst, err = appendRecord(dst, lr); err != nil {
+		dst, err = appendRecord(dst, lr)
+		if err == nil {
+			return append(dst, e.suffix...), nil
+		}
+		if err != errNotPlain {
 			return dst, err
 		}
-		return append(dst, e.suffix...), nil
+		dst = dst[:start]
 	}
 	lr.CopyTo(e.slot)
 	b, err := e.json.MarshalLogs(e.single)
+	if err == nil {
+		dst, err = jcs.Canonicalize(dst, b)
+	}
 	if err != nil {
 		return dst, fmt.Errorf("encoding as OTLP JSON: %v: %w", err, stele.ErrInvalid)
 	}
-	return append(dst, b...), nil
+	return dst, nil
 }
 
 // appendRecord appends lr in OTLP JSON, as pdata writes it (the same
@@ -184,14 +200,13 @@ func appendKeyValues(b []byte, m pcommon.Map, depth int) ([]byte, error) {
 		}
 		first = false
 		if k == "" {
-			b = append(b, `{"value":`...) // pdata leaves an empty key out
-		} else {
-			b = append(b, `{"key":`...)
-			if b, err = appendString(b, k); err != nil {
-				return b, err
-			}
-			b = append(b, `,"value":`...)
+			return b, errNotPlain // perhaps a key_strindex
 		}
+		b = append(b, `{"key":`...)
+		if b, err = appendString(b, k); err != nil {
+			return b, err
+		}
+		b = append(b, `,"value":`...)
 		if b, err = appendAnyValue(b, v, depth+1); err != nil {
 			return b, err
 		}
@@ -201,7 +216,8 @@ func appendKeyValues(b []byte, m pcommon.Map, depth int) ([]byte, error) {
 }
 
 // appendAnyValue appends v as OTLP JSON's AnyValue: an object with one
-// key naming the type, or {} for an empty value.
+// key naming the type. An empty value is errNotPlain (it may be a
+// string-table index that pcommon does not expose).
 func appendAnyValue(b []byte, v pcommon.Value, depth int) ([]byte, error) {
 	if depth > maxValueDepth {
 		return b, fmt.Errorf("a value nested deeper than %d levels: %w", maxValueDepth, stele.ErrInvalid)
@@ -260,8 +276,8 @@ func appendAnyValue(b []byte, v pcommon.Value, depth int) ([]byte, error) {
 			}
 		}
 		b = append(b, '}')
-	default: // empty
-		b = append(b, '{')
+	default: // empty, or a string_value_strindex pcommon cannot show
+		return b, errNotPlain
 	}
 	return append(b, '}'), nil
 }

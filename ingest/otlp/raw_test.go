@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/stele-log/stele"
 	"github.com/stele-log/stele/ingest/otlp"
@@ -133,6 +134,7 @@ func FuzzRawRecord(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	f.Add(strindexRequest())
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := plogotlp.NewExportRequest()
 		if err := req.UnmarshalProto(body); err != nil {
@@ -146,4 +148,38 @@ func FuzzRawRecord(f *testing.F) {
 		}
 		checkRaw(t, logs)
 	})
+}
+
+// strindexRequest is an ExportLogsServiceRequest whose record has a body
+// that is a string-table index (AnyValue.string_value_strindex) and an
+// attribute whose key is one (KeyValue.key_strindex): pcommon shows them
+// as empty, pdata's JSON writes them.
+func strindexRequest() []byte {
+	msg := func(fields ...[]byte) []byte { return bytes.Join(fields, nil) }
+	field := func(num protowire.Number, b []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), b)
+	}
+	varint := func(num protowire.Number, v uint64) []byte {
+		return protowire.AppendVarint(protowire.AppendTag(nil, num, protowire.VarintType), v)
+	}
+	body := varint(8, 5)                                       // AnyValue{string_value_strindex: 5}
+	attr := msg(varint(3, 7), field(2, field(1, []byte("v")))) // KeyValue{key_strindex: 7, value: {string_value: "v"}}
+	time := protowire.AppendFixed64(protowire.AppendTag(nil, 1, protowire.Fixed64Type), 1795000000000000000)
+	record := msg(time, field(5, body), field(6, attr))
+	return field(1, field(2, field(2, record))) // resource_logs { scope_logs { log_records } }
+}
+
+func TestRawStrindex(t *testing.T) {
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalProto(strindexRequest()); err != nil {
+		t.Fatal(err)
+	}
+	checkRaw(t, req.Logs())
+	raws, _, err := otlp.RawForms(req.Logs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(raws[0], []byte(`"stringValueStrindex":5`)) || !bytes.Contains(raws[0], []byte(`"keyStrindex":7`)) {
+		t.Fatalf("raw lost a string-table index: %s", raws[0])
+	}
 }
