@@ -415,3 +415,47 @@ func TestRateLimitedPerMessage(t *testing.T) {
 		t.Errorf("log without the held-back count:\n%s", buf.String())
 	}
 }
+
+// TestShutdownAfterBackpressureKeepsLastLine: the reader has waited on the
+// batcher (the log pushing back) longer than its deadline step, with the
+// start of an unterminated line already buffered, when shutdown closes the
+// connection. Moving the deadline then fails on the closed connection;
+// that must read as the server's own end of stream, so the line is the
+// same event as at the sender's EOF, not syslog.unparsed.
+func TestShutdownAfterBackpressureKeepsLastLine(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	sent := make(chan struct{})
+	go func() {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Write([]byte("<13>1 - h a - - - one\n<13>1 - h a - - - partial"))
+		close(sent)
+		time.Sleep(time.Second)
+	}()
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cr := &connReader{conn: c, ctx: ctx, timeout: time.Minute, step: 10 * time.Millisecond}
+	fr := newFrameReader(cr, 1<<16)
+	<-sent
+	time.Sleep(50 * time.Millisecond) // both lines arrived
+	if f, err := fr.next(); err != nil || string(f.data) != "<13>1 - h a - - - one" {
+		t.Fatalf("first line: %q %v", f.data, err)
+	}
+	time.Sleep(50 * time.Millisecond) // backpressure, longer than step
+	cancel()
+	c.Close()
+	f, err := fr.next()
+	if string(f.data) != "<13>1 - h a - - - partial" || f.problem != "" || err != io.EOF {
+		t.Fatalf("last line at shutdown: data %q problem %q err %v; want it whole, no problem, io.EOF", f.data, f.problem, err)
+	}
+}

@@ -330,6 +330,9 @@ func (r *connReader) Read(p []byte) (int, error) {
 	if r.timeout > 0 {
 		if now := time.Now(); now.Sub(r.set) >= r.step {
 			if err := r.conn.SetReadDeadline(now.Add(r.timeout + r.step)); err != nil {
+				if r.ctx.Err() != nil { // closed by the server at shutdown
+					return 0, io.EOF
+				}
 				return 0, err
 			}
 			r.set = now
