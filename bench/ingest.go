@@ -82,14 +82,34 @@ func RunSyslog(ctx context.Context, cfg SyslogConfig) (SyslogResult, error) {
 		wg              sync.WaitGroup
 		errMu           sync.Mutex
 		firstErr        error
+		conns           []net.Conn
 	)
+	// finish stops the senders. One blocked in a write (the server stopped
+	// reading: more connections than it serves, a log that keeps pushing
+	// back, a server gone) has its connection closed after a grace period,
+	// so a run always ends.
+	finish := func() {
+		stop.Store(true)
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+			return
+		case <-time.After(10 * time.Second):
+		case <-ctx.Done():
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+		<-done
+	}
 	for c := range cfg.Conns {
 		conn, err := net.DialTimeout("tcp", cfg.Addr, 5*time.Second)
 		if err != nil {
-			stop.Store(true)
-			wg.Wait()
+			finish()
 			return SyslogResult{}, fmt.Errorf("bench: syslog: %w", err)
 		}
+		conns = append(conns, conn)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -143,8 +163,7 @@ func RunSyslog(ctx context.Context, cfg SyslogConfig) (SyslogResult, error) {
 	sleep(ctx, cfg.Warmup)
 	before, err := CheckpointSize(ctx, hc, cfg.URL)
 	if err != nil {
-		stop.Store(true)
-		wg.Wait()
+		finish()
 		return SyslogResult{}, err
 	}
 	measuring.Store(true)
@@ -153,8 +172,7 @@ func RunSyslog(ctx context.Context, cfg SyslogConfig) (SyslogResult, error) {
 	after, err := CheckpointSize(ctx, hc, cfg.URL)
 	elapsed := time.Since(begin)
 	measuring.Store(false)
-	stop.Store(true)
-	wg.Wait()
+	finish()
 	if err != nil {
 		return SyslogResult{}, err
 	}
