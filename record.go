@@ -141,19 +141,7 @@ func excerpt(b []byte, i int) string {
 // memory and the entry: fn must not keep them. An error from fn stops the walk
 // and is returned as is.
 func RecordFields(entry []byte, fn func(path []byte, value []byte) error) error {
-	var buf [128]byte
-	w := fieldWalker{src: entry, fn: fn, path: buf[:0]}
-	if len(entry) == 0 || entry[0] != '{' {
-		return recordErr(0, "", "not a JSON object")
-	}
-	end, err := w.value(0, jcs.DefaultMaxDepth)
-	if err != nil {
-		return err
-	}
-	if end != len(entry) {
-		return recordErr(end, "", "unexpected data after the object")
-	}
-	return nil
+	return walkFields(entry, fn, false)
 }
 
 // SearchableFields is RecordFields without the top-level "raw" member: an
@@ -161,8 +149,12 @@ func RecordFields(entry []byte, fn func(path []byte, value []byte) error) error 
 // (docs/schema.md), so the index and the query matcher skip it whole, with
 // a scan that visits none of its leaves.
 func SearchableFields(entry []byte, fn func(path []byte, value []byte) error) error {
+	return walkFields(entry, fn, true)
+}
+
+func walkFields(entry []byte, fn func(path []byte, value []byte) error, skipRaw bool) error {
 	var buf [128]byte
-	w := fieldWalker{src: entry, fn: fn, path: buf[:0], skipRaw: true}
+	w := fieldWalker{src: entry, fn: fn, path: buf[:0], skipRaw: skipRaw}
 	if len(entry) == 0 || entry[0] != '{' {
 		return recordErr(0, "", "not a JSON object")
 	}
