@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/stele-log/stele/api"
 	"github.com/stele-log/stele/ingest"
 	"github.com/stele-log/stele/ingest/hec"
@@ -29,20 +31,22 @@ func TestBusyAnswers(t *testing.T) {
 	}
 	defer l.Close()
 	const budget = 1 << 20
-	gate := ingest.NewGate(budget, 50*time.Millisecond, nil)
+	reg := prometheus.NewRegistry()
+	gate := ingest.NewGate(budget, 50*time.Millisecond, reg)
+	metrics := ingest.NewMetrics(reg)
 	var intakes []api.Intake
 	mount := func(routes []ingest.Route) { intakes = append(intakes, routes...) }
-	h, err := hec.New(hec.Config{Sink: l, Tokens: []string{"tok"}, Gate: gate})
+	h, err := hec.New(hec.Config{Sink: l, Tokens: []string{"tok"}, Gate: gate, Metrics: metrics})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mount(h.Routes())
-	k, err := k8saudit.New(k8saudit.Config{Sink: l, Gate: gate})
+	k, err := k8saudit.New(k8saudit.Config{Sink: l, Gate: gate, Metrics: metrics})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mount(k.Routes())
-	o, err := otlp.New(otlp.Config{Sink: l, Gate: gate})
+	o, err := otlp.New(otlp.Config{Sink: l, Gate: gate, Metrics: metrics})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +97,23 @@ func TestBusyAnswers(t *testing.T) {
 	}
 	if size := l.Size(); size != 0 {
 		t.Fatalf("%d events sealed while busy", size)
+	}
+	// Turned away unread: counted as busy, not as received or rejected.
+	if got := gauge(t, reg, "stele_ingest_busy_total"); got != float64(len(cases)) {
+		t.Errorf("stele_ingest_busy_total = %v, want %d", got, len(cases))
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if name := mf.GetName(); name == "stele_ingest_received_total" || name == "stele_ingest_rejected_total" {
+			for _, m := range mf.GetMetric() {
+				if v := m.GetCounter().GetValue(); v != 0 {
+					t.Errorf("%s%v = %v while every request was turned away", name, m.GetLabel(), v)
+				}
+			}
+		}
 	}
 	hold.Leave()
 	for i, c := range cases {

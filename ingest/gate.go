@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -216,4 +217,12 @@ func Admit(g *Gate, w http.ResponseWriter, r *http.Request, limit int64) (body [
 func compressed(r *http.Request) bool {
 	enc := strings.TrimSpace(r.Header.Get("Content-Encoding"))
 	return enc != "" && !strings.EqualFold(enc, "identity")
+}
+
+// Unread reports whether an error from Admit means the request was turned
+// away or abandoned before its body was taken: the gate was busy, or the
+// sender left while waiting. Intakes answer it without counting the
+// request as received (busy refusals have stele_ingest_busy_total).
+func Unread(err error) bool {
+	return errors.Is(err, ErrBusy) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -213,8 +213,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, parse func([]byt
 	}
 	received := h.cfg.Now()
 	body, pass, err := ingest.Admit(h.cfg.Gate, w, r, h.cfg.MaxBody)
-	if errors.Is(err, stele.ErrUnavailable) {
-		h.fail(w, err) // busy: nothing was read (stele_ingest_busy_total)
+	if ingest.Unread(err) {
+		h.fail(w, err) // busy, or the sender left: not counted as received
 		return
 	}
 	if err != nil {
