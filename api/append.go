@@ -31,7 +31,7 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if r.ContentLength > s.cfg.MaxBodyBytes && r.Header.Get("Content-Encoding") == "" {
+	if r.ContentLength > s.cfg.MaxBodyBytes { // refused before anything is reserved or read
 		return errorf(stele.ErrTooLarge, "request body is %d bytes; the limit is %d bytes: split the batch", r.ContentLength, s.cfg.MaxBodyBytes)
 	}
 	pass, err := s.cfg.Gate.Enter(r.Context(), r, s.cfg.MaxBodyBytes)
@@ -114,9 +114,6 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buf
 		src = zr
 	default:
 		return errorf(stele.ErrInvalid, "Content-Encoding %q is not supported (use gzip or none)", enc)
-	}
-	if r.ContentLength > limit {
-		return errorf(stele.ErrTooLarge, "request body is %d bytes; the limit is %d bytes: split the batch", r.ContentLength, limit)
 	}
 	if r.ContentLength > 0 && r.ContentLength < ingest.Chunk && src == r.Body {
 		// The common case: read exactly the announced length, no limiter
