@@ -67,7 +67,7 @@ func (f *intakeFlags) register(fs *flagSet) {
 	fs.StringVar(&f.syslogTLS, "syslog-tls", "", "receive syslog over TLS (RFC 5425) on this address; certificate from --syslog-tls-cert or --tls-cert")
 	fs.StringVar(&f.syslogTLSCert, "syslog-tls-cert", "", "TLS certificate for --syslog-tls (default: --tls-cert)")
 	fs.StringVar(&f.syslogTLSKey, "syslog-tls-key", "", "TLS private key for --syslog-tls (default: --tls-key)")
-	fs.IntVar(&f.syslogConns, "syslog-max-conns", syslog.DefaultMaxConns, "syslog TCP/TLS connections served at once, per listener; beyond it new ones wait in the kernel's backlog")
+	fs.IntVar(&f.syslogConns, "syslog-max-conns", syslog.DefaultMaxConns, "syslog TCP/TLS connections served at once, per listener; beyond it new ones wait in the kernel's backlog (-1: no limit)")
 	fs.DurationVar(&f.syslogIdle, "syslog-idle-timeout", syslog.DefaultIdleTimeout, "close a syslog TCP/TLS connection that sends nothing for this long (0: never)")
 }
 
