@@ -455,14 +455,13 @@ func printQueryTable(results []bench.QueryResult, metrics []bench.ServerMetric) 
 
 func cmdBenchSyslog(args []string) int {
 	fs := newFlags("bench syslog", "--addr HOST:PORT [flags]", `
-Load-test a server's syslog TCP intake (serve --syslog-tcp): write RFC 5424
-messages of the realistic workload ('stele gen': skewed actors, templated
-messages, ~200 bytes; half with the event in stele's stele@32473 SD element,
-half as plain text) over
---conns connections as fast as the server reads them, and report the rate at
-which the log sealed them: the growth of its signed checkpoint during the
-measured window, read from --url. Syslog has no acknowledgement; TCP
-backpressure is what slows the senders.
+Load-test a server's syslog TCP intake (serve --syslog-tcp). It writes RFC
+5424 messages of the realistic workload ('stele gen': skewed actors,
+templated messages, ~200 bytes; half with the event in stele's stele@32473
+SD element, half as plain text) over --conns connections as fast as the
+server reads them, and reports the rate at which the log sealed them: the
+growth of its signed checkpoint during the measured window, read from --url.
+Syslog has no acknowledgement; TCP backpressure is what slows the senders.
 
 After sending stops it waits until every message written is sealed and
 reports any missing: the log must receive nothing else during the run.
