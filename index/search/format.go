@@ -203,11 +203,7 @@ func commonPrefix(a, b []byte) int {
 
 // encodeMem encodes a full or partial frozen memChunk as a chunk file.
 func encodeMem(m *memChunk, chunkSize int) []byte {
-	order := make([]uint32, len(m.terms))
-	for i := range order {
-		order[i] = uint32(i)
-	}
-	slices.SortFunc(order, func(a, b uint32) int { return bytes.Compare(m.termKey(a), m.termKey(b)) })
+	order := sortedTerms(m)
 	w := newChunkWriter(chunkSize, m.base, m.n)
 	var list []uint16
 	for _, ti := range order {
@@ -215,4 +211,72 @@ func encodeMem(m *memChunk, chunkSize int) []byte {
 		w.addTerm(m.termKey(ti), list)
 	}
 	return w.finish(m.times[:m.n])
+}
+
+// sortedTerms returns the indexes of m's terms in key order. Keys sort by
+// namespace, then field ('f' and 'i' keys: ns, field, 0, value; a field
+// never contains a zero byte, so no group prefix is a prefix of another),
+// then value, so it sorts the group prefixes, then each group's terms on
+// what follows the prefix, then the free-text terms. Each sort compares the
+// first 8 bytes of that rest, held in the sorted slice, and reads the keys
+// only on a tie: most comparisons then touch no key memory.
+func sortedTerms(m *memChunk) []uint32 {
+	prefixes := make([]string, 0, len(m.groupIdx))
+	for g := range m.groupIdx {
+		prefixes = append(prefixes, g)
+	}
+	slices.Sort(prefixes)
+	order := make([]uint32, 0, len(m.terms))
+	var ks []sortKey
+	for _, g := range prefixes {
+		ks = ks[:0]
+		for _, ti := range m.groups[m.groupIdx[g]] {
+			ks = append(ks, sortKey{keyWord(m.termKey(ti)[len(g):]), ti})
+		}
+		order = sortKeys(m, order, ks, len(g))
+	}
+	ks = ks[:0]
+	for ti := range m.terms {
+		if k := m.termKey(uint32(ti)); k[0] == nsText {
+			ks = append(ks, sortKey{keyWord(k[1:]), uint32(ti)})
+		}
+	}
+	return sortKeys(m, order, ks, 1)
+}
+
+// sortKey is a term index with the first 8 bytes of its key after a
+// shared prefix.
+type sortKey struct {
+	word uint64
+	ti   uint32
+}
+
+// keyWord returns the first 8 bytes of b as a big-endian number, padded
+// with zero bytes: a smaller word means a smaller b, and equal words
+// decide nothing.
+func keyWord(b []byte) uint64 {
+	if len(b) >= 8 {
+		return binary.BigEndian.Uint64(b)
+	}
+	var w [8]byte
+	copy(w[:], b)
+	return binary.BigEndian.Uint64(w[:])
+}
+
+// sortKeys sorts ks, whose keys all share their first skip bytes, and
+// appends their term indexes to order.
+func sortKeys(m *memChunk, order []uint32, ks []sortKey, skip int) []uint32 {
+	slices.SortFunc(ks, func(a, b sortKey) int {
+		if a.word != b.word {
+			if a.word < b.word {
+				return -1
+			}
+			return 1
+		}
+		return bytes.Compare(m.termKey(a.ti)[skip:], m.termKey(b.ti)[skip:])
+	})
+	for _, k := range ks {
+		order = append(order, k.ti)
+	}
+	return order
 }
