@@ -37,6 +37,8 @@ type memChunk struct {
 	groupIdx map[string]int
 	groups   [][]uint32
 	postings int // total postings, for Stats and sizing
+
+	touched uint64 // written by touch only, to keep its loads
 }
 
 // memTerm is one term: its key in memChunk.keys and its postings, the first
@@ -87,8 +89,17 @@ func (m *memChunk) add(e *extractor) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	pos := uint16(m.n)
+	// Hash every key first, and load each key's home slot and the term it
+	// holds before inserting any: the loads are independent, so their cache
+	// misses overlap instead of coming one after the other.
+	hs := e.hashes[:0]
 	for i := range e.ends {
-		m.addPosting(e.key(i), pos)
+		hs = append(hs, maphash.Bytes(m.seed, e.key(i)))
+	}
+	e.hashes = hs
+	m.touch(hs)
+	for i, h := range hs {
+		m.addPosting(h, e.key(i), pos)
 	}
 	m.times = append(m.times, e.time)
 	m.tmin = min(m.tmin, e.time)
@@ -96,8 +107,27 @@ func (m *memChunk) add(e *extractor) {
 	m.n++
 }
 
-func (m *memChunk) addPosting(key []byte, pos uint16) {
-	ti := m.findOrInsert(maphash.Bytes(m.seed, key), key)
+// touch loads the home slot of each hash in hs, then the term each of
+// those slots holds, and keeps a sum of what it read in m.touched so that
+// the loads are not optimized away. It changes nothing else.
+func (m *memChunk) touch(hs []uint64) {
+	mask := len(m.slots) - 1
+	var sum uint64
+	for _, h := range hs {
+		sum += m.slots[int(h)&mask]
+	}
+	for _, h := range hs {
+		if s := m.slots[int(h)&mask]; s != 0 {
+			sum += uint64(m.terms[uint32(s)-1].off)
+		}
+	}
+	m.touched += sum
+}
+
+// addPosting adds pos to the postings of the term with key, whose hash is
+// h, creating the term if it is new.
+func (m *memChunk) addPosting(h uint64, key []byte, pos uint16) {
+	ti := m.findOrInsert(h, key)
 	t := &m.terms[ti]
 	switch {
 	case t.n == 0:

@@ -56,7 +56,7 @@ func TestSortedTerms(t *testing.T) {
 			if len(key) == 1 {
 				key = append(key, 'x')
 			}
-			m.addPosting(key, uint16(pos))
+			m.addPosting(maphash.Bytes(m.seed, key), key, uint16(pos))
 		}
 		check(t, m)
 	})

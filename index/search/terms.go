@@ -189,6 +189,7 @@ func ipKey(dst []byte, field []byte, a []byte, bits int) []byte {
 type extractor struct {
 	keys    []byte   // the keys, concatenated
 	ends    []uint32 // end offset of each key in keys
+	hashes  []uint64 // memChunk.add's scratch: the hash of each key
 	time    int64    // the entry's time, unix seconds (floor)
 	hasTime bool
 
