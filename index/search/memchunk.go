@@ -286,8 +286,24 @@ func (m *memChunk) countTerm(ti uint32, limit int, mask *Bitmap) int {
 
 // postingsOf appends the postings of term ti to dst (all of them: the chunk
 // is frozen when it is encoded).
+// It walks the chain as each does, copying whole blocks.
 func (m *memChunk) postingsOf(dst []uint16, ti uint32) []uint16 {
-	m.each(ti, math.MaxInt, func(pos int) bool { dst = append(dst, uint16(pos)); return true })
+	t := &m.terms[ti]
+	if t.n == 0 {
+		return dst
+	}
+	dst = append(dst, t.first)
+	left := int(t.n) - 1
+	b, k := int(t.head), 0
+	for left > 0 {
+		c := blockCap(k)
+		dst = append(dst, m.pool[b:b+min(c, left)]...)
+		left -= c
+		if left > 0 {
+			b = int(m.pool[b+c]) | int(m.pool[b+c+1])<<16
+			k++
+		}
+	}
 	return dst
 }
 
