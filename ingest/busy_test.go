@@ -36,17 +36,17 @@ func TestBusyAnswers(t *testing.T) {
 	metrics := ingest.NewMetrics(reg)
 	var intakes []api.Intake
 	mount := func(routes []ingest.Route) { intakes = append(intakes, routes...) }
-	h, err := hec.New(hec.Config{Sink: l, Tokens: []string{"tok"}, Gate: gate, Metrics: metrics})
+	h, err := hec.New(hec.Config{HTTPConfig: ingest.HTTPConfig{Sink: l, Tokens: []string{"tok"}, Gate: gate, Metrics: metrics}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mount(h.Routes())
-	k, err := k8saudit.New(k8saudit.Config{Sink: l, Gate: gate, Metrics: metrics})
+	k, err := k8saudit.New(k8saudit.Config{HTTPConfig: ingest.HTTPConfig{Sink: l, Gate: gate, Metrics: metrics}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mount(k.Routes())
-	o, err := otlp.New(otlp.Config{Sink: l, Gate: gate, Metrics: metrics})
+	o, err := otlp.New(otlp.Config{HTTPConfig: ingest.HTTPConfig{Sink: l, Gate: gate, Metrics: metrics}})
 	if err != nil {
 		t.Fatal(err)
 	}

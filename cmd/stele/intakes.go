@@ -86,22 +86,25 @@ func (f *intakeFlags) setup(sink ingest.Sink, reg prometheus.Registerer, logger 
 	}
 	metrics := ingest.NewMetrics(reg)
 	in := &intakes{gate: ingest.NewGate(f.memory, 2*time.Second, reg)}
+	common := func(tokens []string) ingest.HTTPConfig {
+		return ingest.HTTPConfig{Sink: sink, Tokens: tokens, Gate: in.gate, Metrics: metrics, Logger: logger}
+	}
 	if len(f.hecTokens) > 0 {
-		h, err := hec.New(hec.Config{Sink: sink, Tokens: f.hecTokens, Gate: in.gate, Metrics: metrics, Logger: logger})
+		h, err := hec.New(hec.Config{HTTPConfig: common(f.hecTokens)})
 		if err != nil {
 			return nil, fmt.Errorf("Splunk HEC intake: %w", err)
 		}
 		in.mount(h.Routes())
 	}
 	if f.k8sAudit {
-		h, err := k8saudit.New(k8saudit.Config{Sink: sink, Tokens: f.k8sTokens, AllStages: f.k8sAllStages, Gate: in.gate, Metrics: metrics, Logger: logger})
+		h, err := k8saudit.New(k8saudit.Config{HTTPConfig: common(f.k8sTokens), AllStages: f.k8sAllStages})
 		if err != nil {
 			return nil, fmt.Errorf("Kubernetes audit intake: %w", err)
 		}
 		in.mount(h.Routes())
 	}
 	if f.otlp {
-		h, err := otlp.New(otlp.Config{Sink: sink, Tokens: f.otlpTokens, Gate: in.gate, Metrics: metrics, Logger: logger})
+		h, err := otlp.New(otlp.Config{HTTPConfig: common(f.otlpTokens)})
 		if err != nil {
 			return nil, fmt.Errorf("OTLP intake: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stele-log/stele/api"
+	"github.com/stele-log/stele/ingest"
 	"github.com/stele-log/stele/ingest/hec"
 	"github.com/stele-log/stele/internal/fsx"
 	"github.com/stele-log/stele/storage/local"
@@ -23,7 +24,7 @@ func TestMountedOnAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	h, err := hec.New(hec.Config{Sink: l, Tokens: []string{token}})
+	h, err := hec.New(hec.Config{HTTPConfig: ingest.HTTPConfig{Sink: l, Tokens: []string{token}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,24 +29,18 @@ import (
 // and the OpenTelemetry exporter default to about 2 MiB or less).
 const DefaultMaxBody = 4 << 20
 
-// Config configures the intake.
+// Config configures the intake. Its HTTPConfig's Tokens are the accepted
+// HEC tokens: at least one is required. MaxBody 0 means DefaultMaxBody; the
+// counters' source is "hec".
 type Config struct {
-	Sink   ingest.Sink // where batches are sealed; required
-	Tokens []string    // accepted HEC tokens; at least one is required
+	ingest.HTTPConfig
 	// AllowQueryToken accepts the token as ?token=... as well, like a Splunk
 	// token with allowQueryStringAuth = true. Off by default, as in Splunk:
 	// query strings end up in proxy and access logs.
 	AllowQueryToken bool
 	// Action is the stele action of events that are not already in stele's
 	// schema; "" derives hec.<sourcetype> (hec.event without a sourcetype).
-	Action  string
-	Metrics *ingest.Metrics // per-source counters, source "hec"; nil counts nothing
-	Logger  *slog.Logger    // nil: slog.Default()
-	MaxBody int64           // bytes after decompression; 0: DefaultMaxBody
-	// Gate bounds the request bodies held at once across intakes (nil:
-	// unbounded); a request it does not admit is answered 503 + Retry-After.
-	Gate *ingest.Gate
-	Now  func() time.Time
+	Action string
 }
 
 // Handler serves the HEC endpoints.
@@ -55,35 +48,22 @@ type Handler struct {
 	cfg    Config
 	tokens ingest.Tokens
 	src    *ingest.Source
-	logger *slog.Logger
 }
 
 // New checks cfg and returns the intake.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Sink == nil {
-		return nil, fmt.Errorf("hec: no sink: %w", stele.ErrInvalid)
-	}
-	if len(cfg.Tokens) == 0 {
-		return nil, fmt.Errorf("hec: no tokens configured: %w", stele.ErrInvalid)
-	}
-	h := &Handler{cfg: cfg, src: cfg.Metrics.Source("hec"), logger: cfg.Logger}
+	h := &Handler{cfg: cfg}
 	var err error
-	if h.tokens, err = ingest.NewTokens(cfg.Tokens); err != nil {
+	if h.tokens, h.src, err = h.cfg.Setup("hec", DefaultMaxBody); err != nil {
 		return nil, fmt.Errorf("hec: %w", err)
+	}
+	if h.tokens.Empty() {
+		return nil, fmt.Errorf("hec: no tokens configured: %w", stele.ErrInvalid)
 	}
 	if cfg.Action != "" {
 		if _, err := stele.ParseEvents([]byte(`{"action":`+strconv.Quote(cfg.Action)+`}`), false, time.Now()); err != nil {
 			return nil, fmt.Errorf("hec: action %q: %w", cfg.Action, err)
 		}
-	}
-	if h.cfg.MaxBody <= 0 {
-		h.cfg.MaxBody = DefaultMaxBody
-	}
-	if h.cfg.Now == nil {
-		h.cfg.Now = time.Now
-	}
-	if h.logger == nil {
-		h.logger = slog.Default()
 	}
 	return h, nil
 }
@@ -283,10 +263,10 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		writeReply(w, http.StatusServiceUnavailable, codeBusy, textServerBusy, noEventNumber)
 	default:
-		h.logger.Error("hec: sealing a batch", "err", err)
+		h.cfg.Logger.Error("hec: sealing a batch", "err", err)
 		writeReply(w, http.StatusInternalServerError, codeInternal, textInternalError, noEventNumber)
 	}
 	if errors.Is(err, stele.ErrInvalid) || errors.Is(err, stele.ErrTooLarge) {
-		h.logger.Debug("hec: refused a request", "err", err)
+		h.cfg.Logger.Debug("hec: refused a request", "err", err)
 	}
 }

@@ -37,12 +37,12 @@ func newFixture(t *testing.T, mutate func(*hec.Config)) *fixture {
 	}
 	t.Cleanup(func() { l.Close() })
 	reg := prometheus.NewRegistry()
-	cfg := hec.Config{
+	cfg := hec.Config{HTTPConfig: ingest.HTTPConfig{
 		Sink:    l,
 		Tokens:  []string{"another-token", token},
 		Metrics: ingest.NewMetrics(reg),
 		Now:     func() time.Time { return time.Date(2025, 6, 1, 12, 30, 0, 0, time.UTC) },
-	}
+	}}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -339,10 +339,10 @@ func TestNew(t *testing.T) {
 	}
 	defer l.Close()
 	for _, c := range []hec.Config{
-		{Tokens: []string{"t"}},
-		{Sink: l},
-		{Sink: l, Tokens: []string{""}},
-		{Sink: l, Tokens: []string{"t"}, Action: "Not An Action"},
+		{HTTPConfig: ingest.HTTPConfig{Tokens: []string{"t"}}},
+		{HTTPConfig: ingest.HTTPConfig{Sink: l}},
+		{HTTPConfig: ingest.HTTPConfig{Sink: l, Tokens: []string{""}}},
+		{HTTPConfig: ingest.HTTPConfig{Sink: l, Tokens: []string{"t"}}, Action: "Not An Action"},
 	} {
 		if _, err := hec.New(c); err == nil {
 			t.Errorf("New(%+v) accepted", c)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/stele-log/stele/api"
+	"github.com/stele-log/stele/ingest"
 	"github.com/stele-log/stele/ingest/k8saudit"
 	"github.com/stele-log/stele/internal/fsx"
 	"github.com/stele-log/stele/storage/local"
@@ -24,7 +25,7 @@ func TestMountedOnAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	h, err := k8saudit.New(k8saudit.Config{Sink: l})
+	h, err := k8saudit.New(k8saudit.Config{HTTPConfig: ingest.HTTPConfig{Sink: l}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,9 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/stele-log/stele"
 	"github.com/stele-log/stele/ingest"
@@ -29,23 +27,16 @@ import (
 // truncated to --audit-webhook-truncate-max-event-size when truncation is on.
 const DefaultMaxBody = 32 << 20
 
-// Config configures the intake.
+// Config configures the intake. Its HTTPConfig's Tokens, when set, are the
+// bearer tokens the apiserver must present (the webhook kubeconfig's
+// user.token); empty, no token is asked for, and the sender must be
+// authenticated otherwise (mTLS on the listener). MaxBody 0 means
+// DefaultMaxBody; the counters' source is "k8s_audit".
 type Config struct {
-	Sink ingest.Sink // where batches are sealed; required
-	// Tokens, when set, are the bearer tokens the apiserver must present
-	// (the webhook kubeconfig's user.token). Empty: no token is asked for,
-	// and the sender must be authenticated otherwise (mTLS on the listener).
-	Tokens []string
+	ingest.HTTPConfig
 	// AllStages keeps the events of every stage; by default only
 	// ResponseComplete and Panic, one event per request.
 	AllStages bool
-	Metrics   *ingest.Metrics // per-source counters, source "k8s_audit"; nil counts nothing
-	Logger    *slog.Logger    // nil: slog.Default()
-	MaxBody   int64           // bytes after decompression; 0: DefaultMaxBody
-	// Gate bounds the request bodies held at once across intakes (nil:
-	// unbounded); a request it does not admit is answered 503 + Retry-After.
-	Gate *ingest.Gate
-	Now  func() time.Time
 }
 
 // Handler serves the webhook endpoint.
@@ -53,27 +44,14 @@ type Handler struct {
 	cfg    Config
 	tokens ingest.Tokens
 	src    *ingest.Source
-	logger *slog.Logger
 }
 
 // New checks cfg and returns the intake.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Sink == nil {
-		return nil, fmt.Errorf("k8saudit: no sink: %w", stele.ErrInvalid)
-	}
-	h := &Handler{cfg: cfg, src: cfg.Metrics.Source("k8s_audit"), logger: cfg.Logger}
+	h := &Handler{cfg: cfg}
 	var err error
-	if h.tokens, err = ingest.NewTokens(cfg.Tokens); err != nil {
+	if h.tokens, h.src, err = h.cfg.Setup("k8s_audit", DefaultMaxBody); err != nil {
 		return nil, fmt.Errorf("k8saudit: %w", err)
-	}
-	if h.cfg.MaxBody <= 0 {
-		h.cfg.MaxBody = DefaultMaxBody
-	}
-	if h.cfg.Now == nil {
-		h.cfg.Now = time.Now
-	}
-	if h.logger == nil {
-		h.logger = slog.Default()
 	}
 	return h, nil
 }
@@ -138,7 +116,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if dups > 0 {
-			h.logger.Debug("k8saudit: redelivered events", "duplicates", dups)
+			h.cfg.Logger.Debug("k8saudit: redelivered events", "duplicates", dups)
 		}
 	}
 	writeStatus(w, http.StatusOK, "", "")
@@ -185,11 +163,11 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		writeStatus(w, http.StatusServiceUnavailable, "ServiceUnavailable", err.Error())
 	default:
-		h.logger.Error("k8saudit: sealing a batch", "err", err)
+		h.cfg.Logger.Error("k8saudit: sealing a batch", "err", err)
 		writeStatus(w, http.StatusInternalServerError, "InternalError", "internal error")
 		return
 	}
 	if errors.Is(err, stele.ErrInvalid) || errors.Is(err, stele.ErrTooLarge) {
-		h.logger.Warn("k8saudit: refused an EventList", "err", err)
+		h.cfg.Logger.Warn("k8saudit: refused an EventList", "err", err)
 	}
 }

@@ -39,13 +39,13 @@ func newFixture(t *testing.T, mutate func(*k8saudit.Config)) *fixture {
 	}
 	t.Cleanup(func() { l.Close() })
 	reg := prometheus.NewRegistry()
-	cfg := k8saudit.Config{
+	cfg := k8saudit.Config{HTTPConfig: ingest.HTTPConfig{
 		Sink:    l,
 		Tokens:  []string{bearer},
 		Metrics: ingest.NewMetrics(reg),
 		Logger:  slog.New(slog.DiscardHandler),
 		Now:     func() time.Time { return time.Date(2025, 6, 1, 12, 32, 0, 0, time.UTC) },
-	}
+	}}
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stele-log/stele/api"
+	"github.com/stele-log/stele/ingest"
 	"github.com/stele-log/stele/ingest/otlp"
 )
 
@@ -16,7 +17,7 @@ import (
 // ordinary read endpoint, raw included.
 func TestMountedOnAPI(t *testing.T) {
 	l := openLog(t)
-	h, err := otlp.New(otlp.Config{Sink: l})
+	h, err := otlp.New(otlp.Config{HTTPConfig: ingest.HTTPConfig{Sink: l}})
 	if err != nil {
 		t.Fatal(err)
 	}

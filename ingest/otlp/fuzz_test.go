@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
 	"github.com/stele-log/stele"
+	"github.com/stele-log/stele/ingest"
 	"github.com/stele-log/stele/ingest/otlp"
 )
 
@@ -28,7 +29,7 @@ func FuzzOTLPRequest(f *testing.F) {
 		batchLen = b.Len()
 		return nil
 	})
-	h, err := otlp.New(otlp.Config{Sink: sink})
+	h, err := otlp.New(otlp.Config{HTTPConfig: ingest.HTTPConfig{Sink: sink}})
 	if err != nil {
 		f.Fatal(err)
 	}

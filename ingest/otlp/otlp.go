@@ -17,11 +17,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
@@ -47,21 +45,14 @@ const (
 // (and back off exponentially without it).
 const retryAfterSeconds = "5"
 
-// Config configures the intake.
+// Config configures the intake. Its HTTPConfig's Tokens, when set, are the
+// bearer tokens a sender must present ("Authorization: Bearer <token>",
+// which every OTLP exporter can set as a header); empty, no token is asked
+// for, and senders must be authenticated otherwise (mTLS, a network
+// boundary). MaxBody 0 means DefaultMaxBody; the counters' source is
+// "otlp".
 type Config struct {
-	Sink ingest.Sink // where batches are sealed; required
-	// Tokens, when set, are the bearer tokens a sender must present
-	// ("Authorization: Bearer <token>", which every OTLP exporter can set
-	// as a header). Empty: no token is asked for, and senders must be
-	// authenticated otherwise (mTLS, a network boundary).
-	Tokens  []string
-	Metrics *ingest.Metrics // per-source counters, source "otlp"; nil counts nothing
-	Logger  *slog.Logger    // nil: slog.Default()
-	MaxBody int64           // bytes after decompression; 0: DefaultMaxBody
-	// Gate bounds the request bodies held at once across intakes (nil:
-	// unbounded); a request it does not admit is answered 503 + Retry-After.
-	Gate *ingest.Gate
-	Now  func() time.Time
+	ingest.HTTPConfig
 }
 
 // Handler serves POST /v1/logs.
@@ -69,27 +60,14 @@ type Handler struct {
 	cfg    Config
 	tokens ingest.Tokens
 	src    *ingest.Source
-	logger *slog.Logger
 }
 
 // New checks cfg and returns the intake.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Sink == nil {
-		return nil, fmt.Errorf("otlp: no sink: %w", stele.ErrInvalid)
-	}
-	h := &Handler{cfg: cfg, src: cfg.Metrics.Source("otlp"), logger: cfg.Logger}
+	h := &Handler{cfg: cfg}
 	var err error
-	if h.tokens, err = ingest.NewTokens(cfg.Tokens); err != nil {
+	if h.tokens, h.src, err = h.cfg.Setup("otlp", DefaultMaxBody); err != nil {
 		return nil, fmt.Errorf("otlp: %w", err)
-	}
-	if h.cfg.MaxBody <= 0 {
-		h.cfg.MaxBody = DefaultMaxBody
-	}
-	if h.cfg.Now == nil {
-		h.cfg.Now = time.Now
-	}
-	if h.logger == nil {
-		h.logger = slog.Default()
 	}
 	return h, nil
 }
@@ -197,7 +175,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// The batch is sealed; only the acknowledgement failed. A retry
 		// appends it again, which OTLP accepts (duplicates over loss).
-		h.logger.Error("otlp: encoding a response", "err", err)
+		h.cfg.Logger.Error("otlp: encoding a response", "err", err)
 		h.writeStatus(w, enc, http.StatusInternalServerError, codeInternal, "encoding the response failed", nil)
 		return
 	}
@@ -229,10 +207,10 @@ func (h *Handler) fail(w http.ResponseWriter, enc encoding, err error) {
 		w.Header().Set("Retry-After", retryAfterSeconds)
 		h.writeStatus(w, enc, http.StatusServiceUnavailable, codeUnavailable, "the log cannot take records now: "+err.Error(), nil)
 	default:
-		h.logger.Error("otlp: sealing a batch", "err", err)
+		h.cfg.Logger.Error("otlp: sealing a batch", "err", err)
 		h.writeStatus(w, enc, http.StatusInternalServerError, codeInternal, "internal error", nil)
 	}
 	if errors.Is(err, stele.ErrInvalid) || errors.Is(err, stele.ErrTooLarge) {
-		h.logger.Debug("otlp: refused a request", "err", err)
+		h.cfg.Logger.Debug("otlp: refused a request", "err", err)
 	}
 }

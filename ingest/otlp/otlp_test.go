@@ -46,7 +46,7 @@ func openLog(t testing.TB) *local.Log {
 // serve mounts the intake's routes on a ServeMux behind a real HTTP server.
 func serve(t testing.TB, sink ingest.Sink, m *ingest.Metrics) string {
 	t.Helper()
-	h, err := otlp.New(otlp.Config{Sink: sink, Metrics: m, Now: func() time.Time { return receivedAt }})
+	h, err := otlp.New(otlp.Config{HTTPConfig: ingest.HTTPConfig{Sink: sink, Metrics: m, Now: func() time.Time { return receivedAt }}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -539,11 +539,11 @@ func count(c prometheus.Counter) float64 {
 }
 
 func TestBearerToken(t *testing.T) {
-	if _, err := otlp.New(otlp.Config{Sink: openLog(t), Tokens: []string{""}}); !errors.Is(err, stele.ErrInvalid) {
+	if _, err := otlp.New(otlp.Config{HTTPConfig: ingest.HTTPConfig{Sink: openLog(t), Tokens: []string{""}}}); !errors.Is(err, stele.ErrInvalid) {
 		t.Fatalf("an empty token: %v", err)
 	}
 	l := openLog(t)
-	h, err := otlp.New(otlp.Config{Sink: l, Tokens: []string{"t0ken", "other"}})
+	h, err := otlp.New(otlp.Config{HTTPConfig: ingest.HTTPConfig{Sink: l, Tokens: []string{"t0ken", "other"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

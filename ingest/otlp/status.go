@@ -73,7 +73,7 @@ func (h *Handler) writeStatus(w http.ResponseWriter, enc encoding, status int, c
 		body, err = proto.Marshal(st)
 	}
 	if err != nil {
-		h.logger.Error("otlp: encoding a status", "err", err)
+		h.cfg.Logger.Error("otlp: encoding a status", "err", err)
 		body = nil
 	}
 	w.Header().Set("Content-Type", enc.contentType())
